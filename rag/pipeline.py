@@ -1,0 +1,185 @@
+"""One pipeline for every front end: ``answer(question, history, filters) -> Iterator[Event]``.
+
+It reads as its named steps — validate, condense, retrieve, compose, verify, finish —
+and yields typed events as it goes: status lines, the passages found, the answer text
+in pieces, and last the final answer with verified citations. The CLI prints them, the
+UI folds them into components, the HTTP API streams them as SSE, tests assert on them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.refusal import COVERAGE_HINT, COVERAGE_HINT_EN, REFUSAL_MESSAGE, REFUSAL_MESSAGE_EN, supported
+from rag.condense import condense
+from rag.config import Settings, get_settings
+from rag.errors import InputError
+from rag.index.index import Index
+from rag.ingest.indexer import Indexer
+from rag.retrieve import Filters, Searcher
+from rag.text.normalize import has_cjk
+from rag.text.script import is_traditional, to_traditional
+from rag.types import Answer, AnswerEvent, Citation, Event, Passage, PassagesEvent, StatusEvent, TokenEvent
+
+log = logging.getLogger(__name__)
+
+
+class Pipeline:
+    """Holds the index and the answerers for one `Settings`; cheap to build, loads lazily."""
+
+    def __init__(self, settings: Settings | None = None, index: Index | None = None) -> None:
+        self.settings = settings or get_settings()
+        self.index = index or Index(self.settings)
+        self.searcher = Searcher(self.index)
+        self.extractive = ExtractiveAnswerer(self.index, self.settings.answer.max_sentences)
+        self._bootstrap_lock = threading.Lock()
+
+    # ---- setup ---------------------------------------------------------------------
+
+    def ensure_index(self) -> bool:
+        """Build the index from the bundled corpus when the home is empty. True if it did."""
+        if not self.index.is_empty():
+            return False
+        with self._bootstrap_lock:
+            if not self.index.is_empty():
+                return False
+            Indexer(self.index).ingest_bundled()
+            return True
+
+    # ---- the steps -----------------------------------------------------------------
+
+    def validate(self, question: str) -> str:
+        q = (question or "").strip()
+        if not q:
+            raise InputError("the question is empty; type a question, e.g. 常德建了多少家智能养老服务站点？")
+        if len(q) > self.settings.max_question_chars:
+            raise InputError(
+                f"the question is {len(q)} characters long; the limit is {self.settings.max_question_chars} "
+                "(POLICY_QA_MAX_QUESTION_CHARS): ask a shorter question"
+            )
+        return q
+
+    def retrieve(self, question: str, filters: Filters, k: int | None = None) -> list[Passage]:
+        return self.searcher.search(question, k or self.settings.retrieve.k, filters)
+
+    def run(
+        self,
+        question: str,
+        history: Sequence[dict[str, str]] = (),
+        filters: dict[str, Any] | Filters | None = None,
+    ) -> Iterator[Event]:
+        """The events of one turn; see the module docstring."""
+        q = self.validate(question)
+        flt = filters if isinstance(filters, Filters) else Filters.parse(filters)
+        if self.settings.log_questions:
+            log.info("question: %s", q)
+        if self.index.is_empty():
+            yield StatusEvent(step="index", message="首次使用：正在为内置资料建立索引…")
+            self.ensure_index()
+
+        standalone = condense(q, history)
+        if standalone != q:
+            yield StatusEvent(step="condense", message=f"结合上文理解为：{standalone}")
+
+        yield StatusEvent(step="retrieve", message="正在检索资料…")
+        passages = self.retrieve(standalone, flt)
+        yield PassagesEvent(passages=passages, question=standalone)
+
+        yield StatusEvent(step="compose", message="正在组织答案…")
+        answer = self.compose_extractive(q, standalone, passages)
+        for piece in _pieces(answer.answer):
+            yield TokenEvent(text=piece)
+        yield AnswerEvent(answer=answer)
+
+    def compose_extractive(self, original: str, standalone: str, passages: list[Passage]) -> Answer:
+        """Extractive answer, or the refusal when the evidence does not support one."""
+        traditional = is_traditional(original)
+        english = not has_cjk(original)
+        draft = self.extractive.answer(standalone, passages) if passages else None
+        dense_top = max((p.dense_score or 0.0 for p in passages), default=0.0)
+        if draft is None or not supported(draft.coverage, dense_top, has_cjk(standalone)):
+            reason = "no passages" if draft is None else f"coverage={draft.coverage:.2f} dense={dense_top:.2f}"
+            return self.refusal(original, standalone, passages, reason, english, traditional)
+        text = draft.text
+        if traditional:
+            text = to_traditional(text)
+        return Answer(
+            answer=text, refused=False, mode="extractive", citations=draft.citations, passages=passages,
+            question=standalone, status="ok", direct=to_traditional(draft.direct) if traditional else draft.direct,
+        )
+
+    def refusal(
+        self, original: str, standalone: str, passages: list[Passage], reason: str, english: bool, traditional: bool
+    ) -> Answer:
+        topics = self.topics()
+        if english:
+            text = REFUSAL_MESSAGE_EN + "\n" + COVERAGE_HINT_EN.format(topics="; ".join(topics))
+        else:
+            text = REFUSAL_MESSAGE + "\n" + COVERAGE_HINT.format(topics="；".join(topics))
+            if traditional:
+                text = to_traditional(text)
+        return Answer(
+            answer=text, refused=True, mode="extractive", citations=[], passages=passages,
+            question=standalone, status=f"refused: {reason}", direct="",
+        )
+
+    def topics(self) -> list[str]:
+        """What the corpus covers, for the refusal's pointer: titles and service domains."""
+        docs = self.index.docs.documents()
+        domains = sorted({d for m, _ in docs for d in m.domains})
+        titles = [f"《{m.title}》" for m, _ in docs[:5]]
+        return titles + ([("服务领域：" + "、".join(domains))] if domains else [])
+
+
+def _pieces(text: str) -> Iterator[str]:
+    """Answer text in sentence-sized pieces, so front ends can stream it."""
+    buf = ""
+    for ch in text:
+        buf += ch
+        if ch in "。！？\n" and len(buf) >= 2:
+            yield buf
+            buf = ""
+    if buf:
+        yield buf
+
+
+_default: Pipeline | None = None
+_default_lock = threading.Lock()
+
+
+def default_pipeline() -> Pipeline:
+    """The process-wide pipeline for the environment's settings."""
+    global _default
+    with _default_lock:
+        if _default is None:
+            _default = Pipeline()
+        return _default
+
+
+def answer(
+    question: str,
+    history: Sequence[dict[str, str]] = (),
+    filters: dict[str, Any] | None = None,
+    settings: Settings | None = None,
+) -> Iterator[Event]:
+    """Answer one turn; yields `StatusEvent`, `PassagesEvent`, `TokenEvent`s, then `AnswerEvent`."""
+    pipe = Pipeline(settings) if settings is not None else default_pipeline()
+    return pipe.run(question, history, filters)
+
+
+def final_answer(events: Iterator[Event]) -> Answer:
+    """Drain an event stream and return its final answer."""
+    result = None
+    for ev in events:
+        if isinstance(ev, AnswerEvent):
+            result = ev.answer
+    if result is None:
+        raise RuntimeError("the pipeline ended without an answer")
+    return result
+
+
+__all__ = ["Pipeline", "answer", "final_answer", "default_pipeline", "Citation"]

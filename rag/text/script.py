@@ -1,0 +1,59 @@
+"""Simplified/Traditional script: folding for search, conversion for display.
+
+OpenCC converters are built lazily (they load dictionaries) and shared.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import opencc
+
+
+@lru_cache(maxsize=4)
+def _converter(config: str) -> opencc.OpenCC:
+    return opencc.OpenCC(config)
+
+
+def to_simplified(text: str) -> str:
+    """Traditional → Simplified (phrase-aware OpenCC ``t2s``); Simplified text is unchanged."""
+    return fix_simplified(_converter("t2s").convert(text)) if text else text
+
+
+def to_traditional(text: str) -> str:
+    """Simplified → Traditional (OpenCC ``s2t``), for answering a Traditional-script question."""
+    return _converter("s2t").convert(text) if text else text
+
+
+def is_traditional(text: str) -> bool:
+    """True when the text is written in Traditional script.
+
+    Counts characters that change under t2s against those that change under s2t;
+    characters shared by both scripts say nothing, so text with neither is Simplified.
+    """
+    if not text:
+        return False
+    simp = to_simplified(text)
+    trad = to_traditional(text)
+    trad_only = sum(a != b for a, b in zip(text, simp))
+    simp_only = sum(a != b for a, b in zip(text, trad))
+    return trad_only > simp_only
+
+
+# Phrases the character-level t2s table gets wrong in Simplified prose (著 → 着 where
+# it is the aspect particle or 着力). Applied after conversion.
+_T2S_FIXES: tuple[tuple[str, str], ...] = (
+    ("随著", "随着"),
+    ("著力", "着力"),
+    ("意味著", "意味着"),
+    ("接著", "接着"),
+    ("围绕著", "围绕着"),
+    ("有著", "有着"),
+)
+
+
+def fix_simplified(text: str) -> str:
+    """Correct the few phrases OpenCC's t2s leaves in their Traditional form."""
+    for wrong, right in _T2S_FIXES:
+        text = text.replace(wrong, right)
+    return text

@@ -1,0 +1,80 @@
+"""Word tokens for lexical search: jieba on the search-folded text.
+
+Documents and questions go through the same function so that both sides agree;
+questions additionally lose their question words (「是多少」「哪些」「怎么」…),
+which never occur in the answer passage and only add noise to BM25.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from functools import lru_cache
+from importlib import resources
+
+from rag.text.normalize import fold_for_search
+
+_lock = threading.Lock()
+_ready = False
+
+# Function words and punctuation that carry no topic. Kept short on purpose: BM25's
+# idf already discounts frequent words; this list only removes what jieba emits as
+# noise.
+STOPWORDS: frozenset[str] = frozenset(
+    "的 了 是 在 和 与 及 或 等 也 都 而 对 从 把 被 让 给 于 以 之 其 这 那 这个 那个 这些 那些 "
+    "一个 有 为 由 上 中 下 就 还 又 并 向 a an the of and or to in on for is are was were be by with "
+    "it this that as at from".split()
+)
+
+QUESTION_WORDS: frozenset[str] = frozenset(
+    "什么 哪些 哪个 哪里 哪儿 哪 怎么 怎样 怎么样 如何 多少 几 几个 几家 多久 是否 是不是 吗 呢 吧 啊 "
+    "请问 请 告诉 我 我们 你 你们 一下 有没有 能否 可以 能 为什么 为何 何时 什么时候 谁 "
+    "what which how many much when where who whom why does do did is are was were can could "
+    "please tell me about there".split()
+)
+
+_TOKEN_OK = re.compile(r"[\w\u3400-\u9fff]", re.UNICODE)
+
+
+def _init_jieba() -> None:
+    """Load jieba once, quietly, with the domain vocabulary so terms stay whole."""
+    global _ready
+    if _ready:
+        return
+    with _lock:
+        if _ready:
+            return
+        import jieba
+
+        jieba.setLogLevel(logging.WARNING)
+        for word in domain_words():
+            jieba.add_word(word)
+        jieba.initialize()
+        _ready = True
+
+
+@lru_cache(maxsize=1)
+def domain_words() -> tuple[str, ...]:
+    """Terms of the policy domain that jieba would otherwise cut apart."""
+    text = resources.files("rag.text").joinpath("domain_words.txt").read_text(encoding="utf-8")
+    return tuple(w.strip() for w in text.splitlines() if w.strip() and not w.startswith("#"))
+
+
+def tokenize(text: str) -> list[str]:
+    """Lexical tokens of a passage (search-folded, jieba search mode, stopwords removed)."""
+    _init_jieba()
+    import jieba
+
+    folded = fold_for_search(text)
+    return [t for t in jieba.cut_for_search(folded) if _keep(t)]
+
+
+def tokenize_query(text: str) -> list[str]:
+    """Lexical tokens of a question: like `tokenize`, without question words."""
+    return [t for t in tokenize(text) if t not in QUESTION_WORDS]
+
+
+def _keep(token: str) -> bool:
+    token = token.strip()
+    return bool(token) and token not in STOPWORDS and bool(_TOKEN_OK.search(token))
