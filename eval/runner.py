@@ -63,14 +63,18 @@ def relevance(item: Item, passages: list[Passage], docs: DocStore) -> list[bool]
         if at >= 0:
             spans.append((g.doc_id, at, at + len(g.anchor)))
     out = []
+    found: set[int] = set()
     for p in passages:
-        ok = False
-        for doc_id, s, e in spans:
-            if p.doc_id != doc_id:
-                continue
-            if s < 0 or min(p.end, e) - max(p.start, s) >= (e - s) / 2:
-                ok = True
-        out.append(ok)
+        # A gold span counts once: later chunks of the same context are not new hits
+        # (this keeps nDCG within [0, 1] when a context is split into several chunks).
+        hit = next(
+            (i for i, (doc_id, s, e) in enumerate(spans)
+             if i not in found and p.doc_id == doc_id and (s < 0 or min(p.end, e) - max(p.start, s) >= (e - s) / 2)),
+            None,
+        )
+        if hit is not None:
+            found.add(hit)
+        out.append(hit is not None)
     return out
 
 
@@ -107,6 +111,21 @@ def pipe_filters():  # type: ignore[no-untyped-def]
     return Filters()
 
 
+def fold(text: str) -> str:
+    """Compare in one script: a Traditional answer to a Traditional question still counts."""
+    from rag.text.normalize import fold_for_search
+
+    return fold_for_search(text)
+
+
+def direct_correct(r: Record) -> bool:
+    """A gold answer string inside the direct answer (the answer's first line)."""
+    if not r.answer or r.answer["refused"]:
+        return False
+    direct = fold(r.answer.get("direct") or r.answer["answer"].split("\n")[0])
+    return any(fold(a) in direct for a in r.item.answers)
+
+
 def summarize(records: list[Record], docs: DocStore) -> dict[str, Any]:
     """Metrics over answerable items (retrieval) and all items (answers, refusal)."""
     answerable = [r for r in records if r.item.answerable]
@@ -127,11 +146,10 @@ def summarize(records: list[Record], docs: DocStore) -> dict[str, Any]:
     with_answers = [r for r in records if r.answer is not None]
     if with_answers:
         ok = [r for r in with_answers if r.item.answerable and not r.answer["refused"]]
-        acc = [any(a in (r.answer.get("direct") or "") or a in r.answer["answer"].split("\n")[0] for a in r.item.answers)
-               for r in with_answers if r.item.answerable]
+        acc = [direct_correct(r) for r in with_answers if r.item.answerable]
         out["answer_accuracy"] = round(sum(acc) / max(len(acc), 1), 4)
         out["answer_in_text"] = round(
-            sum(any(a in r.answer["answer"] for a in r.item.answers) for r in with_answers if r.item.answerable)
+            sum(any(fold(a) in fold(r.answer["answer"]) for a in r.item.answers) for r in with_answers if r.item.answerable)
             / max(len(acc), 1), 4)
         p, rcl = precision_recall([r.answer["refused"] for r in with_answers], [not r.item.answerable for r in with_answers])
         out["refusal_precision"], out["refusal_recall"] = round(p, 4), round(rcl, 4)
@@ -155,8 +173,7 @@ def summarize(records: list[Record], docs: DocStore) -> dict[str, Any]:
                 row.update({"hit@1": round(hit_at(rk, 1), 3), "hit@5": round(hit_at(rk, 5), 3), "mrr": round(mrr(rk), 3)})
             if any(r.answer for r in rs):
                 if ans:
-                    row["answer_accuracy"] = round(
-                        sum(any(a in (r.answer.get("direct") or "") for a in r.item.answers) for r in ans if r.answer) / len(ans), 3)
+                    row["answer_accuracy"] = round(sum(direct_correct(r) for r in ans if r.answer) / len(ans), 3)
                 row["refused"] = round(sum(bool(r.answer and r.answer["refused"]) for r in rs) / len(rs), 3)
             out["by_category"][cat] = row
     return out
@@ -224,8 +241,7 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
                 {"id": r.item.id, "question": r.item.question, "expected": r.item.answers if r.item.answerable else "refuse",
                  "got": (r.answer or {}).get("answer", "")[:100], "status": (r.answer or {}).get("status")}
                 for r in records
-                if r.answer and (r.answer["refused"] == r.item.answerable
-                                 or (r.item.answerable and not any(a in (r.answer.get("direct") or "") for a in r.item.answers)))
+                if r.answer and (r.answer["refused"] == r.item.answerable or (r.item.answerable and not direct_correct(r)))
             ][:40]
     out = args.out or base.home / "eval" / f"{datetime.now():%Y%m%d-%H%M%S}-{name}-{args.mode}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -13,13 +13,8 @@ import re
 from collections.abc import Sequence
 
 from rag.text.normalize import fold_for_search
+from rag.text.places import places_in
 
-# Places the corpus talks about plus the largest cities; a follow-up naming one of these
-# swaps it for the place in the previous question.
-PLACES: tuple[str, ...] = (
-    "北京", "上海", "天津", "重庆", "深圳", "广州", "杭州", "南京", "武汉", "成都", "西安", "苏州",
-    "常德", "株洲", "常州", "邯郸", "徐汇", "杨浦", "朝阳", "湖南", "江苏", "河北", "浙江", "广东",
-)
 _FOLLOWUP = re.compile(
     r"^(?:那|那么|还有|另外|再|以及|和|与)|呢[？?。]?$|它|其中|其|该|这个|这些|那个|那些|具体|他们|她们|上述|前者|后者|"
     r"^(?:and|what about|how about|also)\b|\b(?:it|its|they|their|them|this|that|these|those)\b",
@@ -43,8 +38,8 @@ def condense(question: str, history: Sequence[dict[str, str]]) -> str:
     prev = previous[-1]
     q = fold_for_search(question)
     p = fold_for_search(prev)
-    new_places = [x for x in PLACES if x in q]
-    old_places = [x for x in PLACES if x in p]
+    new_places = places_in(q)
+    old_places = places_in(p)
     if new_places and old_places and not any(x in p for x in new_places):
         swapped = p.replace(old_places[0], new_places[0])
         for extra in old_places[1:]:

@@ -14,7 +14,14 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rag.answer.extractive import ExtractiveAnswerer
-from rag.answer.refusal import COVERAGE_HINT, COVERAGE_HINT_EN, REFUSAL_MESSAGE, REFUSAL_MESSAGE_EN, supported
+from rag.answer.refusal import (
+    COVERAGE_HINT,
+    COVERAGE_HINT_EN,
+    REFUSAL_MESSAGE,
+    REFUSAL_MESSAGE_EN,
+    supported,
+    unsupported_constraints,
+)
 from rag.condense import condense
 from rag.config import Settings, get_settings
 from rag.errors import InputError
@@ -101,8 +108,11 @@ class Pipeline:
         english = not has_cjk(original)
         draft = self.extractive.answer(standalone, passages) if passages else None
         dense_top = max((p.dense_score or 0.0 for p in passages), default=0.0)
-        if draft is None or not supported(draft.coverage, dense_top, has_cjk(standalone)):
-            reason = "no passages" if draft is None else f"coverage={draft.coverage:.2f} dense={dense_top:.2f}"
+        if draft is None:
+            return self.refusal(original, standalone, passages, "no passages", english, traditional)
+        problems = unsupported_constraints(standalone, draft)
+        if problems or not supported(draft.coverage, dense_top, has_cjk(standalone)):
+            reason = "; ".join(problems) or f"weak evidence (coverage={draft.coverage:.2f}, dense={dense_top:.2f})"
             return self.refusal(original, standalone, passages, reason, english, traditional)
         text = draft.text
         if traditional:

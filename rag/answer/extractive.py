@@ -17,16 +17,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.question import DATE, NUMBER, QType, question_type
+from rag.answer.question import DATE, NUMBER, QType, count_asks, expected_units, fits_units, question_type
 from rag.index.index import Index
-from rag.text.normalize import fold_for_search
+from rag.text.normalize import fold_for_search, has_cjk
+from rag.text.places import PLACES, places_in
 from rag.text.sentences import split_sentences
 from rag.text.synonyms import expand
 from rag.text.tokenize import tokenize_query
 from rag.types import Citation, Passage
 
-_PLACE = re.compile(r"[\u4e00-\u9fff]{1,6}(?:省|市|区|县|镇|街道)|北京|上海|深圳|杭州|常德|株洲|常州|邯郸|徐汇|杨浦|朝阳")
-_ORG = re.compile(r"[\u4e00-\u9fff]{2,20}(?:部|局|委|委员会|中心|办公室|政府|厅|院|平台|企业|集团|公司)")
+# A named place: a known place name with its optional suffix, or a short name ending in
+# an administrative suffix («徐汇区»), never a generic word such as 城市/社区/地区.
+_PLACE = re.compile(
+    "(?:" + "|".join(PLACES) + r")(?:省|市|区|县)?"
+    r"|(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{2,3}(?:省|市|区|县)(?<!城市)(?<!社区)(?<!地区)(?<!城区)(?<!市区)"
+)
+_PLACE_RUN = re.compile(f"(?:{_PLACE.pattern})(?:[、和及与]?(?:{_PLACE.pattern}))*")
+_ORG = re.compile(
+    r"[\u4e00-\u9fff]{2,20}(?:部(?![分署])|局(?![限面势])|委(?!托)|委员会|中心|办公室|政府|厅|院(?![校子])|平台|企业|集团|公司)"
+)
+# Verbs and generic heads that make an «organisation» match say nothing specific.
+_ORG_LEAD = re.compile(r"^(?:借助|通过|利用|依托|联合|由|在|与|和|向|对|为|让|推动|优化|健全)+")
+_GENERIC_ORG = frozenset({"互联网平台", "网络平台", "平台", "政府", "企业", "公司", "部门", "中心", "政府部门", "龙头企业"})
 _CLAUSE = re.compile(r"[^，,；;。！？!?]+[，,；;。！？!?]?")
 
 
@@ -38,6 +50,7 @@ class Sentence:
     start: int
     end: int
     text: str
+    paragraph: str = ""  # the whole paragraph around the sentence (context for support checks)
     coverage: float = 0.0
     dense: float = 0.0
     typed: float = 0.0
@@ -55,6 +68,7 @@ class Draft:
     text: str
     support: float  # best sentence score in [0, 1]
     coverage: float  # idf-weighted share of the question's terms found in the best sentence
+    direct_found: bool = False  # a factoid span (number/date of the asked kind) was found
 
 
 class ExtractiveAnswerer:
@@ -70,7 +84,10 @@ class ExtractiveAnswerer:
     def term_weights(self, question: str) -> dict[str, float]:
         """Question terms with idf weights; a term the corpus never uses gets the top weight
         (it is what makes 「深圳的养老补贴标准」 unanswerable here)."""
-        terms = list(dict.fromkeys(tokenize_query(question)))
+        # English words never occur in Chinese text: for an English question only the
+        # glossary's Chinese terms count, at full weight.
+        english = not has_cjk(question)
+        terms = [] if english else list(dict.fromkeys(tokenize_query(question)))
         syn = [t for t in dict.fromkeys(expand(question)) if t not in terms]
         lex = self.index.lexical
         n = max(len(lex.ids), 1)
@@ -78,7 +95,7 @@ class ExtractiveAnswerer:
         for t in terms + syn:
             df = int(np.count_nonzero(lex.scores([t])))
             idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            weights[t] = idf * (0.5 if t in syn else 1.0)
+            weights[t] = idf * (0.5 if t in syn and not english else 1.0)
         return weights
 
     # ---- scoring -------------------------------------------------------------------
@@ -87,15 +104,20 @@ class ExtractiveAnswerer:
         seen: set[tuple[str, int]] = set()
         out = []
         for rank, p in enumerate(passages[:limit]):
+            doc = self.index.docs.document(p.doc_id)
             for s, e in split_sentences(p.text, offset=p.start):
                 if (p.doc_id, s) in seen:
                     continue
                 seen.add((p.doc_id, s))
-                out.append(Sentence(p, s, e, p.text[s - p.start : e - p.start], prior=1.0 / (1 + 0.5 * rank)))
+                para = ""
+                if doc is not None:
+                    para = doc.text[doc.text.rfind("\n", 0, s) + 1 : (doc.text.find("\n", e) + 1 or len(doc.text) + 1) - 1]
+                out.append(Sentence(p, s, e, p.text[s - p.start : e - p.start], para, prior=1.0 / (1 + 0.5 * rank)))
         return out
 
     def score(self, question: str, sentences: list[Sentence], weights: dict[str, float]) -> None:
         qtype = question_type(question)
+        units = expected_units(question) if qtype is QType.COUNT else frozenset()
         main = {t: w for t, w in weights.items()}
         total = sum(w for t, w in main.items()) or 1.0
         for s in sentences:
@@ -108,7 +130,7 @@ class ExtractiveAnswerer:
                 elif head and t in head:
                     got += 0.5 * w
             s.coverage = min(got / total, 1.0)
-            s.typed = _type_match(qtype, s.text)
+            s.typed = _type_match(qtype, s.text, units)
         if self.use_dense and sentences:
             q = np.asarray(self.index.embeddings.embed_query(fold_for_search(question)), dtype=np.float32)
             m = np.asarray(self.index.embeddings.embed_documents([s.text for s in sentences]), dtype=np.float32)
@@ -129,16 +151,31 @@ class ExtractiveAnswerer:
         weights = self.term_weights(question)
         self.score(question, sentences, weights)
         ranked = sorted(sentences, key=lambda s: -s.score)
-        best = ranked[0]
         qtype = question_type(question)
+        best, direct = ranked[0], ""
+        if qtype in FACTOID:
+            # The direct answer comes from the best-scoring sentence that holds a span of the
+            # asked kind — and, when the question names a place, not from a sentence about
+            # another place (「株洲帮多少人」 must not be answered with 常州's 3200名).
+            places = places_in(fold_for_search(question))
+            for s in ranked:
+                if s.score < 0.6 * ranked[0].score:
+                    break
+                if places and _about_other_place(s.text, places):
+                    continue
+                span = direct_answer(qtype, s.text, weights, question)
+                if span:
+                    best, direct = s, span
+                    break
         chosen = [best]
-        for s in ranked[1:]:
+        for s in ranked:
             if len(chosen) >= self.max_sentences:
                 break
-            if s.score >= 0.75 * best.score and s.coverage > 0:
+            if s is not best and s.score >= 0.75 * ranked[0].score and s.coverage > 0:
                 chosen.append(s)
         # Read in document order within a passage, best passage first.
-        chosen.sort(key=lambda s: (passages.index(s.passage) if s.passage in passages else 0, s.start))
+        order = {id(p): i for i, p in enumerate(passages)}
+        chosen.sort(key=lambda s: (s is not best, order.get(id(s.passage), 0), s.start))
 
         citations: list[Citation] = []
         numbered: dict[tuple[str, int, int], int] = {}
@@ -149,17 +186,18 @@ class ExtractiveAnswerer:
                 numbered[key] = len(citations) + 1
                 citations.append(_citation(numbered[key], s))
             lines.append(_with_marker(s.text, numbered[key]))
-        direct = direct_answer(qtype, best.text, weights)
-        n_best = numbered[(best.passage.doc_id, best.start, best.end)]
         text = "\n".join(lines)
         if direct:
-            text = f"{direct}[{n_best}]。\n{text}"
-        return Draft(direct or lines[0], chosen, citations, text, best.score, best.coverage)
+            text = f"{direct}[{numbered[(best.passage.doc_id, best.start, best.end)]}]。\n{text}"
+        return Draft(direct or lines[0], chosen, citations, text, best.score, best.coverage, bool(direct))
 
 
-def _type_match(qtype: QType, text: str) -> float:
+FACTOID = (QType.COUNT, QType.WHEN, QType.WHERE, QType.WHO)
+
+
+def _type_match(qtype: QType, text: str, units: frozenset[str] = frozenset()) -> float:
     if qtype is QType.COUNT:
-        return 1.0 if NUMBER.search(text) else 0.0
+        return 1.0 if any(fits_units(text, m, units) for m in NUMBER.finditer(text) if m.group().strip()) else 0.0
     if qtype is QType.WHEN:
         return 1.0 if DATE.search(text) else 0.0
     if qtype is QType.WHERE:
@@ -171,32 +209,74 @@ def _type_match(qtype: QType, text: str) -> float:
     return 0.0
 
 
-def direct_answer(qtype: QType, sentence: str, weights: dict[str, float]) -> str:
-    """The span that answers a factoid question: the number/date nearest the question's terms."""
-    pattern = {QType.COUNT: NUMBER, QType.WHEN: DATE}.get(qtype)
-    if pattern is None:
+def _about_other_place(sentence: str, places: list[str]) -> bool:
+    named = places_in(sentence)
+    return bool(named) and not any(p in named for p in places)
+
+
+def direct_answer(qtype: QType, sentence: str, weights: dict[str, float], question: str) -> str:
+    """The span that answers a factoid question, or '' when the sentence has none.
+
+    Candidates are the numbers (of the asked unit), dates, places or organisations in the
+    sentence; the one whose neighbourhood shares most of the question's terms wins
+    (「产业数字化领域就业岗位1.78亿个」 beats 「数字产业化领域就业岗位1220万个」 for a question
+    about 产业数字化). A question asking two quantities gets both.
+    """
+    folded_q = fold_for_search(question)
+    if qtype is QType.COUNT:
+        picks = []
+        for units in count_asks(question):
+            found = [m for m in NUMBER.finditer(sentence) if m.group().strip() and fits_units(sentence, m, units)]
+            found = [m for m in found if m not in picks]
+            if found:
+                picks.append(max(found, key=lambda m: _context_score(sentence, m, weights)))
+        if not picks:
+            return ""
+        picks.sort(key=lambda m: m.start())
+        start, end = picks[0].start(), _extend_with_counted_noun(sentence, picks[-1].end(), weights)
+        if end - start <= 24:
+            return sentence[start:end].strip()
+        return "，".join(sentence[m.start() : _extend_with_counted_noun(sentence, m.end(), weights)].strip() for m in picks)
+    if qtype is QType.WHEN:
+        found = [m for m in DATE.finditer(sentence) if any(ch.isdigit() for ch in m.group())]
+    elif qtype is QType.WHERE:
+        found = [m for m in _PLACE_RUN.finditer(sentence) if _place_core(m.group()) not in folded_q]
+    elif qtype is QType.WHO:
+        found = [m for m in _ORG.finditer(sentence)
+                 if fold_for_search(m.group()) not in folded_q and _ORG_LEAD.sub("", m.group()) not in _GENERIC_ORG]
+    else:
         return ""
-    matches = [m for m in pattern.finditer(sentence) if any(ch.isdigit() for ch in m.group()) or qtype is QType.COUNT]
-    matches = [m for m in matches if m.group().strip()]
-    if not matches:
+    if not found:
         return ""
-    folded = fold_for_search(sentence)
-    anchors = [i for t in weights for i in _positions(folded, t)]
-    if not anchors:
-        return matches[0].group().strip()
-
-    def distance(m: re.Match[str]) -> float:
-        return min(abs(m.start() - a) for a in anchors)
-
-    return min(matches, key=distance).group().strip()
+    return max(found, key=lambda m: _context_score(sentence, m, weights)).group().strip()
 
 
-def _positions(text: str, term: str) -> list[int]:
-    out, i = [], text.find(term)
-    while i >= 0:
-        out.append(i)
-        i = text.find(term, i + 1)
-    return out
+_CLAUSE_END = re.compile(r"[，,；;。！？!?]")
+
+
+def _place_core(name: str) -> str:
+    """«常德市» → «常德»: the asked place with its suffix is not an answer to where."""
+    return fold_for_search(name).rstrip("省市区县")
+
+
+def _extend_with_counted_noun(sentence: str, end: int, weights: dict[str, float]) -> int:
+    """«2000多名» + «医师» when the question asks about 医师: the answer names what it counts."""
+    rest = fold_for_search(sentence[end : end + 8])
+    best = max((t for t in weights if rest.startswith(t)), key=len, default="")
+    return end + len(best)
+
+
+def _context_score(sentence: str, m: re.Match[str], weights: dict[str, float]) -> float:
+    """Question-term weight in the clause around a candidate span, minus a little for distance.
+
+    The clause, not a fixed window: in 「数字产业化领域就业岗位1220万个，产业数字化领域…」 the
+    words after the comma describe the next number, not this one.
+    """
+    left = max((x.end() for x in _CLAUSE_END.finditer(sentence, 0, m.start())), default=0)
+    right = next((x.start() for x in _CLAUSE_END.finditer(sentence, m.end())), len(sentence))
+    window = fold_for_search(sentence[left:right])
+    near = sum(w for t, w in weights.items() if t in window)
+    return near - 0.001 * m.start()
 
 
 def _with_marker(sentence: str, n: int) -> str:

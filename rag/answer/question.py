@@ -22,8 +22,9 @@ class QType(str, Enum):
 
 _RULES: tuple[tuple[QType, re.Pattern[str]], ...] = (
     (QType.WHEN, re.compile(r"何时|什么时候|哪一?年|哪个?月|哪天|几月|几年|什么时间|when\b|what year|which year")),
-    (QType.COUNT, re.compile(r"多少|几[个家项类种所名人万亿%]?|比例|占比|百分之|how many|how much|what percentage|what share|number of")),
-    (QType.WHERE, re.compile(r"哪里|哪儿|在哪|哪个?城市|哪个?地区|哪个?省|哪个?区|哪些城市|哪些地区|where\b|which cit|which region|which district")),
+    (QType.LIST, re.compile(r"哪几")),  # 「哪几类」 asks which, not how many
+    (QType.COUNT, re.compile(r"多少|多长时间|多久|几[个家项类种所名人万亿%]?|比例|占比|百分之|how many|how much|how long|what percentage|what share|number of")),
+    (QType.WHERE, re.compile(r"哪里|哪儿|在哪(?!些问题|些方面)|哪个?城市|哪个?地区|哪个?省|哪个?区|哪些城市|哪些地区|where\b|which cit|which region|which district")),
     (QType.WHO, re.compile(r"谁|哪个?部门|哪个?机构|哪家|哪些部门|哪些机构|who\b|which (?:department|organi[sz]ation|agency|ministry)")),
     (QType.WHY, re.compile(r"为什么|为何|原因|why\b")),
     (QType.LIST, re.compile(r"哪些|有什么|包括什么|包括哪|列举|what are|which .*(?:are|were)\b|list\b")),
@@ -43,8 +44,80 @@ def question_type(question: str) -> QType:
 
 # What a direct answer looks like for each type (used to pick the span of a factoid).
 NUMBER = re.compile(
-    r"(?:约|近|超过|达到?|共|累计)?\d[\d,.]*\s*(?:多|余)?\s*(?:%|％|万|亿|千|百)?\s*"
-    r"(?:个|家|项|类|种|名|人次|人|次|所|座|户|岁|年|天|小时|分钟|元|亿元|万元|倍|个百分点|大类|多万人次|多名)?"
-    r"|[一二三四五六七八九十百千万两]+(?:个|家|项|类|种|大类|名|所)"
+    r"(?:约|近|超过|达到?|共|累计)?\d[\d,.]*\s*(?:多|余)?\s*(?:%|％|万|亿|千|百)?\s*(?:多|余)?\s*"
+    r"(?:个百分点|人次|亿元|万元|小时|分钟|大类|个|家|项|类|种|名|人|次|所|座|户|岁|年|天|元|倍)?"
+    r"|(?:近|上|数|超)[一二三四五六七八九十两]*[十百千万亿]{1,3}(?:个|家|项|类|种|大类|名|所|人)?"
+    r"|[一二三四五六七八九十两]+[十百千万亿]*(?:个|家|项|类|种|大类|名|所|人)"
 )
 DATE = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{4}[-/]\d{1,2}(?:[-/]\d{1,2})?|(?:春节|今年|去年|近年来)")
+
+
+# Measure words a count question asks for, so 「投资了多少钱」 is not answered with 「2000多名」.
+_UNIT_AFTER = re.compile(r"(?:多少|几)\s*(钱|资金|经费|所|家|项|个|名|位|人次|人|类|大类|种|次|岁|年|天|倍|元|万元|亿元)")
+_DURATION = re.compile(r"多长时间|多久|how long")
+_NOUN_AFTER = re.compile(r"(?:多少|几)\s*(?:个|名|位)?\s*([\u4e00-\u9fff]{1,4})")
+_UNIT_GROUPS: dict[str, frozenset[str]] = {
+    "钱": frozenset("元"), "资金": frozenset("元"), "经费": frozenset("元"), "元": frozenset("元"),
+    "万元": frozenset("元"), "亿元": frozenset("元"),
+    "人": frozenset("人名位"), "名": frozenset("人名位"), "位": frozenset("人名位"), "人次": frozenset({"人次"}),
+    "类": frozenset("类"), "大类": frozenset("类"), "家": frozenset("家"), "项": frozenset("项"), "所": frozenset("所"),
+    "个": frozenset("个"), "种": frozenset("种"), "次": frozenset("次"), "岁": frozenset("岁"), "年": frozenset("年"),
+    "天": frozenset("天"), "倍": frozenset("倍"),
+}
+_PEOPLE = ("老人", "居民", "人", "医师", "医生", "工人", "学生", "教师", "群众", "求职者", "家庭")
+_SHARE = re.compile(r"比例|占比|百分之|百分比|percentage|share|percent")
+
+
+def expected_units(question: str) -> frozenset[str]:
+    """Unit characters a number must carry to answer a count question (empty: any number)."""
+    q = fold_for_search(question)
+    if _SHARE.search(q):
+        return frozenset("%％")
+    if _DURATION.search(q):
+        return frozenset({"小时", "分钟", "天", "年", "月", "周"})
+    m = _UNIT_AFTER.search(q)
+    if m:
+        return _UNIT_GROUPS.get(m.group(1), frozenset())
+    m = _NOUN_AFTER.search(q)
+    if m and any(m.group(1).startswith(p) for p in _PEOPLE):
+        noun = next(p for p in _PEOPLE if m.group(1).startswith(p))
+        return frozenset({"人", "名", "位", "户", noun})
+    if "投资" in q or "花了" in q or "费用" in q or "资金" in q:
+        return frozenset("元")
+    return frozenset()
+
+
+def count_asks(question: str) -> list[frozenset[str]]:
+    """Unit sets of every quantity the question asks for (「几类项目、多少种产品」 asks two)."""
+    q = fold_for_search(question)
+    asks = [m.start() for m in re.finditer(r"多少|几(?!乎)", q)]
+    if len(asks) <= 1:
+        return [expected_units(question)]
+    return [expected_units(q[a:]) for a in asks]
+
+
+_YEAR_LIKE = re.compile(r"^\d{4}\s*年$")
+_OWN_UNIT = re.compile(r"[个家项类种名人次所座户岁年天元倍%％时钟]$")
+
+
+def fits_units(sentence: str, match: re.Match[str], units: frozenset[str]) -> bool:
+    """Whether the number at ``match`` is of the asked kind.
+
+    A number with its own unit must carry one of ``units`` («5大类» is not «多少项»); a bare
+    number may take its unit from the words right after it («3万多老人»). A calendar year
+    («2021年») never answers how many/how long.
+    """
+    text = match.group().strip()
+    if _YEAR_LIKE.match(text):
+        return False
+    # «3» in «2022年3月» is part of a date, not a count.
+    if re.match(r"\s*[月日号]", sentence[match.end() : match.end() + 2]) or sentence[max(0, match.start() - 1) : match.start()] == "年":
+        return False
+    if not units:
+        return True
+    if any(u in text for u in units):
+        return True
+    if _OWN_UNIT.search(text):
+        return False
+    after = sentence[match.end() : match.end() + 4]
+    return any(u in after for u in units)

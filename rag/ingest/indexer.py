@@ -116,6 +116,7 @@ class Indexer:
 
     def ingest_entries(self, entries: list[ManifestEntry], root: str) -> IngestReport:
         report = IngestReport()
+        self.index.vectors.collection()  # fail fast: store down or built with another model
         docs = self.index.docs
         known = docs.hashes(root)
         seen: set[str] = set()

@@ -2,7 +2,8 @@
 
 A paper about four cities should not answer a 杭州 filter with its 上海 paragraph. A
 chunk carries a city when the city is named in its text or section path; it carries a
-domain when the domain's words occur there, and otherwise inherits the document's.
+domain when the domain's words occur there, and otherwise inherits the document's
+domain if the document has just one.
 """
 
 from __future__ import annotations
@@ -23,4 +24,6 @@ def chunk_tags(chunk: Chunk, meta: DocumentMeta) -> tuple[tuple[str, ...], tuple
     where = chunk.section + "\n" + chunk.text
     cities = tuple(c for c in meta.cities if c.removesuffix("市") in where)
     domains = tuple(d for d in meta.domains if any(w in where for w in DOMAIN_WORDS.get(d, (d,))))
-    return cities, domains or meta.domains
+    # A general passage of a single-domain document belongs to that domain; in a document
+    # spanning several, a passage naming none belongs to none of them in particular.
+    return cities, domains or (meta.domains if len(meta.domains) == 1 else ())

@@ -1,23 +1,37 @@
-"""Query expansion with the reviewed domain synonyms in ``synonyms.toml``."""
+"""Query expansion with the reviewed domain synonyms and English glossary in ``synonyms.toml``."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from functools import lru_cache
 from importlib import resources
 
 from rag.text.normalize import fold_for_search
+from rag.text.places import places_in
 from rag.text.tokenize import tokenize
 
 
 @lru_cache(maxsize=1)
+def _data() -> dict:  # type: ignore[type-arg]
+    return tomllib.loads(resources.files("rag.text").joinpath("synonyms.toml").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
 def _groups() -> tuple[tuple[str, ...], ...]:
-    data = tomllib.loads(resources.files("rag.text").joinpath("synonyms.toml").read_text(encoding="utf-8"))
-    return tuple(tuple(fold_for_search(t) for t in g) for g in data["groups"])
+    return tuple(tuple(fold_for_search(t) for t in g) for g in _data()["groups"])
+
+
+@lru_cache(maxsize=1)
+def _english() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    return tuple(
+        (re.compile(rf"\b{re.escape(en)}\b"), tuple(zh)) for en, zh in sorted(_data().get("english", {}).items(), key=lambda kv: -len(kv[0]))
+    )
 
 
 def expand(query: str) -> list[str]:
-    """Extra lexical tokens for the synonyms of terms found in the (folded) question."""
+    """Extra lexical tokens: synonyms of the question's terms, and the Chinese terms for
+    English words and place names (so English questions can match Chinese text)."""
     folded = fold_for_search(query)
     extra: list[str] = []
     for group in _groups():
@@ -25,4 +39,9 @@ def expand(query: str) -> list[str]:
             for term in group:
                 if term not in folded:
                     extra.extend(tokenize(term))
-    return extra
+    for pattern, terms in _english():
+        if pattern.search(folded):
+            for term in terms:
+                extra.extend(tokenize(term))
+    extra.extend(p for p in places_in(folded) if p not in folded)
+    return list(dict.fromkeys(extra))
