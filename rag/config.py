@@ -60,6 +60,11 @@ class RetrieveSettings(BaseModel):
     dense_weight: float = Field(
         0.5, ge=0, le=1, description="Weight of the dense side in the fusion; BM25 gets 1 - this."
     )
+    reranker: str = Field(
+        "none",
+        description="'none', 'bigram-overlap', or 'cross-encoder:<model name or local path>' (needs the 'st' extra).",
+    )
+    rerank_top: int = Field(20, ge=2, le=100, description="Fused candidates the reranker re-scores.")
     diversity: float = Field(
         0.75,
         ge=0,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -22,6 +23,7 @@ from pydantic import ConfigDict
 
 from rag.errors import InputError
 from rag.index.index import Index
+from rag.index.rerank import Reranker, make_reranker, rerank
 from rag.ingest.tags import chunk_tags
 from rag.text.normalize import fold_for_search
 from rag.text.synonyms import expand
@@ -146,6 +148,8 @@ class Searcher:
         order = [cand[j] for j in np.argsort(-fused, kind="stable")]
         score = {cand[j]: float(fused[j]) for j in range(len(cand))}
         dscore = {cand[j]: float(d[j]) for j in range(len(cand))}
+        if self.reranker is not None:
+            order = self._reranked(query, order[: s.rerank_top], cat, score) + order[s.rerank_top :]
         picked = _diversify(order, cat.chunks, k, s.diversity)
         t4 = time.perf_counter()
         self.last_timings = {
@@ -166,6 +170,19 @@ class Searcher:
                 )
             )
         return out
+
+    @cached_property
+    def reranker(self) -> Reranker | None:
+        return make_reranker(self.index.settings.retrieve.reranker)
+
+    def _reranked(self, query: str, order: list[int], cat: _Catalog, score: dict[int, float]) -> list[int]:
+        """Re-score the head of the fused list with the configured reranker."""
+        head = [Passage(cat.chunks[i].chunk_id, cat.chunks[i].doc_id, "", "", cat.chunks[i].text, 0.0, 0, 0) for i in order]
+        ranked = rerank(self.reranker, query, head)  # type: ignore[arg-type]
+        pos = {cat.chunks[i].chunk_id: i for i in order}
+        for p in ranked:
+            score[pos[p.chunk_id]] = p.score
+        return [pos[p.chunk_id] for p in ranked]
 
     def _mask(self, cat: _Catalog, flt: Filters) -> np.ndarray:
         if not flt:

@@ -19,6 +19,7 @@ import numpy as np
 
 from rag.answer.question import DATE, NUMBER, QType, count_asks, expected_units, fits_units, question_type
 from rag.index.index import Index
+from rag.ingest.chunk import outline
 from rag.text.normalize import fold_for_search, has_cjk
 from rag.text.places import PLACES, places_in
 from rag.text.sentences import split_sentences
@@ -152,6 +153,10 @@ class ExtractiveAnswerer:
         self.score(question, sentences, weights)
         ranked = sorted(sentences, key=lambda s: -s.score)
         qtype = question_type(question)
+        if qtype is QType.LIST:
+            listing = self._heading_list(question, passages, weights, ranked[0].coverage)
+            if listing is not None:
+                return listing
         best, direct = ranked[0], ""
         if qtype in FACTOID:
             # The direct answer comes from the best-scoring sentence that holds a span of the
@@ -190,6 +195,53 @@ class ExtractiveAnswerer:
         if direct:
             text = f"{direct}[{numbered[(best.passage.doc_id, best.start, best.end)]}]。\n{text}"
         return Draft(direct or lines[0], chosen, citations, text, best.score, best.coverage, bool(direct))
+
+
+    def _heading_list(
+        self, question: str, passages: list[Passage], weights: dict[str, float], sentence_coverage: float
+    ) -> Draft | None:
+        """Answer «有哪些问题/建议» with the sub-headings of the section that matches.
+
+        A document's own outline is the best list it has: «主要存在哪些问题» is answered
+        by the six headings under 「二、…主要问题」, each cited at its exact offsets.
+        """
+        doc = self.index.docs.document(passages[0].doc_id) if passages else None
+        if doc is None:
+            return None
+        heads = outline(doc.text)
+        total = sum(weights.values()) or 1.0
+        best: tuple[float, int] | None = None
+        for i, h in enumerate(heads):
+            children = [c for c in heads if c.parent == i]
+            if len(children) < 2:
+                continue
+            folded = fold_for_search(h.title)
+            cov = sum(w for t, w in weights.items() if t in folded) / total
+            if best is None or cov > best[0]:
+                best = (cov, i)
+        # The outline must match the question well, about as well as the best sentence does.
+        if best is None or best[0] < max(0.45, sentence_coverage - 0.2):
+            return None
+        parent = heads[best[1]]
+        children = [c for c in heads if c.parent == best[1]]
+        meta = passages[0].meta
+        holder = Passage("", doc.meta.doc_id, doc.meta.title, parent.title, "", 0.0, parent.start, parent.end, meta=meta)
+        citations, lines, sentences = [], [], []
+        for n, c in enumerate(children, 1):
+            s = Sentence(holder, c.start, c.end, c.title, c.title, coverage=best[0], score=best[0])
+            s.passage = Passage(_chunk_at(self.index, doc.meta.doc_id, c.end), doc.meta.doc_id, doc.meta.title,
+                                f"{parent.title} > {c.title}", c.title, 0.0, c.start, c.end, meta=meta)
+            citations.append(_citation(n, s))
+            lines.append(f"{c.title}[{n}]")
+            sentences.append(s)
+        direct = "；".join(c.title for c in children)
+        text = f"{parent.title}共{len(children)}项：\n" + "\n".join(lines)
+        return Draft(direct, sentences, citations, text, best[0], best[0], True)
+
+
+def _chunk_at(index: Index, doc_id: str, offset: int) -> str:
+    """Id of the first chunk of the document that starts after ``offset`` (the heading's body)."""
+    return next((cid for cid, s in index.docs.chunk_starts(doc_id) if s >= offset), "")
 
 
 FACTOID = (QType.COUNT, QType.WHEN, QType.WHERE, QType.WHO)

@@ -150,6 +150,11 @@ class DocStore:
     def chunk_ids(self, doc_id: str) -> list[str]:
         return [r[0] for r in self._db().execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,))]
 
+    def chunk_starts(self, doc_id: str) -> list[tuple[str, int]]:
+        """``(chunk_id, start)`` of a document's chunks in order."""
+        return [tuple(r) for r in self._db().execute(  # type: ignore[misc]
+            "SELECT chunk_id, start FROM chunks WHERE doc_id=? ORDER BY ordinal", (doc_id,))]
+
     def count_chunks(self) -> int:
         return int(self._db().execute("SELECT COUNT(*) FROM chunks").fetchone()[0])
 

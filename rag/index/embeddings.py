@@ -132,6 +132,7 @@ class CachedEmbeddings(Embeddings):
         self.batch_size = batch_size
         self._path = cache_dir / "embeddings.sqlite"
         self._local = threading.local()
+        self._queries: dict[str, list[float]] = {}
 
     @property
     def name(self) -> str:
@@ -176,7 +177,14 @@ class CachedEmbeddings(Embeddings):
         return [found[k].tolist() for k in keys]
 
     def embed_query(self, text: str) -> list[float]:
-        return self.model.embed_query(text)
+        # Portal users ask the same few questions over and over: keep recent query vectors.
+        vec = self._queries.get(text)
+        if vec is None:
+            vec = self.model.embed_query(text)
+            if len(self._queries) >= 2048:
+                self._queries.pop(next(iter(self._queries)))
+            self._queries[text] = vec
+        return vec
 
     def dimension(self) -> int:
         """Vector size; asks the model once when it does not declare one."""

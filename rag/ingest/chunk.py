@@ -87,6 +87,37 @@ def _paragraphs(text: str) -> list[_Paragraph]:
     return out
 
 
+@dataclass(frozen=True)
+class Heading:
+    """A heading of a document: ``text[start:end] == title``."""
+
+    start: int
+    end: int
+    rank: int
+    title: str
+    parent: int | None  # index of the enclosing heading in the outline
+
+
+def outline(text: str) -> list[Heading]:
+    """The document's headings in order, each with its enclosing heading."""
+    out: list[Heading] = []
+    stack: list[int] = []
+    pos = 0
+    for line in text.split("\n"):
+        start = pos
+        pos += len(line) + 1
+        head = heading_of(line)
+        if not head:
+            continue
+        rank, title = head
+        while stack and out[stack[-1]].rank >= rank:
+            stack.pop()
+        at = start + line.find(title)
+        out.append(Heading(at, at + len(title), rank, title, stack[-1] if stack else None))
+        stack.append(len(out) - 1)
+    return out
+
+
 def chunk_id(doc_id: str, start: int, end: int, text: str) -> str:
     """Deterministic id: same document, span and text → same id, so re-indexing is idempotent."""
     return hashlib.sha1(f"{doc_id}\x1f{start}\x1f{end}\x1f{text}".encode()).hexdigest()[:20]

@@ -202,14 +202,16 @@ class Indexer:
         all_chunks = [(doc, c) for doc, chunks, _ in todo for c in chunks]
         texts = [embedding_text(doc.meta.title, c.section, c.text) for doc, c in all_chunks]
         vectors = self._embed(texts)
-        for doc, chunks, existed in todo:
-            if existed:
-                self.index.vectors.delete(self.index.docs.chunk_ids(doc.meta.doc_id))
+        # New vectors go in before old ones go out, and the document store switches in one
+        # transaction per document: a question asked meanwhile sees the old version or the
+        # new one, never a document with no passages.
         self.index.vectors.upsert(
             [c for _, c in all_chunks], [chunk_metadata(c, doc.meta) for doc, c in all_chunks], vectors
         )
-        for doc, chunks, _ in todo:
+        for doc, chunks, existed in todo:
+            stale = set(self.index.docs.chunk_ids(doc.meta.doc_id)) - {c.chunk_id for c in chunks} if existed else set()
             self.index.docs.put(doc, root, chunks)
+            self.index.vectors.delete(sorted(stale))
 
     def _embed(self, texts: list[str]) -> list[list[float]]:
         bar = None

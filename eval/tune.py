@@ -1,0 +1,70 @@
+"""Choose the fusion weight on tuning data: CMRC 2018 trial and the gold dev half.
+
+Indexes each tuning set once, then sweeps the dense weight of the score fusion and
+prints hit@1 / hit@5 / MRR per weight. The sets reported in the README (CMRC 2018 dev,
+gold test half) are never used here.
+
+    python -m eval.tune --squad ../shared/bench/cmrc2018_trial.json [--weights 0,0.2,...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+from eval.datasets import Item, load_gold, load_squad
+from eval.metrics import hit_at, mrr
+from eval.runner import relevance
+from rag.config import get_settings
+from rag.ingest.indexer import Indexer
+from rag.pipeline import Pipeline
+from rag.retrieve import Filters
+from rag.types import DocumentMeta
+
+
+def sweep(pipe: Pipeline, items: list[Item], weights: list[float]) -> dict[str, dict[str, float]]:
+    out = {}
+    for w in weights:
+        pipe.settings.retrieve.dense_weight = w
+        ranks = []
+        for item in items:
+            passages = pipe.retrieve(item.question, Filters(), 10)
+            rel = relevance(item, passages, pipe.index.docs)
+            ranks.append(next((i + 1 for i, ok in enumerate(rel) if ok), None))
+        out[f"{w:.2f}"] = {"hit@1": round(hit_at(ranks, 1), 4), "hit@5": round(hit_at(ranks, 5), 4), "mrr": round(mrr(ranks), 4)}
+        print(f"  w={w:.2f} {out[f'{w:.2f}']}", file=sys.stderr)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--squad", type=Path, help="SQuAD-format tuning file (e.g. cmrc2018_trial.json)")
+    ap.add_argument("--weights", default="0,0.2,0.3,0.4,0.5,0.6,0.7,0.8,1")
+    ap.add_argument("--embedding", help="embedding model to tune for")
+    args = ap.parse_args()
+    weights = [float(w) for w in args.weights.split(",")]
+    base = get_settings()
+    if args.embedding:
+        base = base.model_copy(update={"embedding": base.embedding.model_copy(update={"model": args.embedding})})
+    results: dict[str, object] = {"embedding": base.embedding.model}
+    with tempfile.TemporaryDirectory() as tmp:
+        pipe = Pipeline(base.model_copy(update={"home": Path(tmp), "chroma": base.chroma.model_copy(update={"host": None})}))
+        if args.squad:
+            data = load_squad(args.squad)
+            Indexer(pipe.index).ingest_texts([(DocumentMeta(doc_id=c, title=""), t) for c, t in data.contexts.items()], "squad")
+            print(f"{args.squad.name}: {len(data.items)} questions", file=sys.stderr)
+            results[args.squad.stem] = sweep(pipe, [i for i in data.items if i.question.strip()], weights)
+    with tempfile.TemporaryDirectory() as tmp:
+        pipe = Pipeline(base.model_copy(update={"home": Path(tmp), "chroma": base.chroma.model_copy(update={"host": None})}))
+        Indexer(pipe.index).ingest_bundled()
+        dev = [i for i in load_gold("dev") if i.answerable]
+        print(f"gold dev: {len(dev)} answerable questions", file=sys.stderr)
+        results["gold-dev"] = sweep(pipe, dev, weights)
+    print(json.dumps(results, ensure_ascii=False, indent=2))
+
+
+if __name__ == "__main__":
+    main()

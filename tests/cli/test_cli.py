@@ -1,0 +1,129 @@
+"""The ``policy-qa`` command as a user runs it: JSON contracts, exit codes, messages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import CORPUS_DOC, DOC_ID
+
+
+@pytest.fixture(scope="module")
+def indexed_home(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Path:
+    """One home with the bundled corpus, shared by the read-only CLI tests."""
+    from tests.conftest import run_cli
+
+    home = tmp_path_factory.mktemp("cli-home")
+    r = run_cli(["ingest", "--json"], home, cache_dir)
+    assert r.returncode == 0, r.stderr
+    return home
+
+
+def cli_json(args: list[str], home: Path, cache_dir: Path) -> dict:
+    from tests.conftest import run_cli
+
+    r = run_cli(args, home, cache_dir)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def test_ingest_reports_and_is_idempotent(indexed_home: Path, cache_dir: Path) -> None:
+    report = cli_json(["ingest", "--json"], indexed_home, cache_dir)
+    assert report["unchanged"] == [DOC_ID]
+    assert report["added"] == report["updated"] == report["removed"] == []
+    assert report["chunks"] > 20
+
+
+def test_ask_json_contract_and_exact_quotes(indexed_home: Path, cache_dir: Path) -> None:
+    out = cli_json(["ask", "--json", "常德建了多少家线下智能养老服务站点？"], indexed_home, cache_dir)
+    assert set(out) >= {"answer", "refused", "mode", "citations", "passages"}
+    assert out["refused"] is False and out["mode"] == "extractive"
+    assert "13家" in out["answer"]
+    text = CORPUS_DOC.read_text(encoding="utf-8")
+    for c in out["citations"]:
+        assert set(c) >= {"n", "doc_id", "chunk_id", "title", "section", "quote", "start", "end"}
+        assert text[c["start"] : c["end"]] == c["quote"]
+    assert any("13家线下智能养老服务站点" in c["quote"] for c in out["citations"])
+    for p in out["passages"]:
+        assert set(p) >= {"chunk_id", "doc_id", "title", "section", "text", "score"}
+
+
+def test_ask_refuses_what_the_corpus_does_not_cover(indexed_home: Path, cache_dir: Path) -> None:
+    out = cli_json(["ask", "--json", "今天天气怎么样"], indexed_home, cache_dir)
+    assert out["refused"] is True and out["citations"] == []
+
+
+def test_retrieve_json_traditional_question(indexed_home: Path, cache_dir: Path) -> None:
+    out = cli_json(["retrieve", "--json", "楊浦區數字養老院的服務清單有多少項"], indexed_home, cache_dir)
+    assert out["query"] == "楊浦區數字養老院的服務清單有多少項"
+    assert "48项" in out["passages"][0]["text"]
+    assert set(out["passages"][0]) >= {"chunk_id", "doc_id", "title", "section", "text", "score"}
+
+
+def test_retrieve_with_filter_and_k(indexed_home: Path, cache_dir: Path) -> None:
+    out = cli_json(["retrieve", "--json", "-k", "2", "--filter", "city=杭州", "数字化服务"], indexed_home, cache_dir)
+    assert len(out["passages"]) == 2
+    assert all("杭州" in p["text"] for p in out["passages"])
+
+
+def test_docs_lists_the_bundled_paper(indexed_home: Path, cache_dir: Path) -> None:
+    out = cli_json(["docs", "--json"], indexed_home, cache_dir)
+    (doc,) = out["documents"]
+    assert doc["doc_id"] == DOC_ID and doc["kind"] == "paper" and doc["chunks"] > 20
+
+
+def test_eval_json_on_the_gold_set(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    r = cli("eval", "--json", "--limit", "6", "--out", str(tmp_path / "r.json"))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    for key in ("n", "hit@1", "hit@5", "mrr", "answer_recall@5", "p50_ms", "p95_ms", "answer_accuracy",
+                "refusal_precision", "refusal_recall", "citation_exactness", "settings_fingerprint", "git_commit"):
+        assert key in out, key
+    assert out["n"] == 6
+    assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["n"] == 6
+
+
+def test_eval_squad_on_a_traditional_script_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    squad = {"version": "t", "data": [{"title": "t", "paragraphs": [
+        {"context": "臺北市政府推出數位市民卡，市民可用手機辦理一百多項服務。", "qas": [
+            {"id": "q1", "question": "臺北市的數位市民卡可以辦理多少項服務？", "answers": [{"text": "一百多項", "answer_start": 22}]}]},
+        {"context": "高雄市設立了長者共餐據點，提供午餐給獨居老人。", "qas": [
+            {"id": "q2", "question": "高雄市為獨居老人提供什麼？", "answers": [{"text": "午餐", "answer_start": 15}]}]},
+    ]}]}
+    f = tmp_path / "drcd.json"
+    f.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    r = cli("eval", "--json", "--squad", str(f), "--out", str(tmp_path / "r.json"))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["n"] == 2 and out["hit@1"] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["ask", ""], "question is empty"),
+        (["ask", "--filter", "colour=red", "养老"], "unknown filter"),
+        (["ask", "--filter", "nonsense", "养老"], "key=value"),
+        (["ingest", "/no/such/folder"], "no such file"),
+        (["eval", "--squad", "/no/such.json"], "not a readable"),
+    ],
+)
+def test_input_errors_exit_2_with_one_clear_line(cli, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    r = cli(*args)
+    assert r.returncode == 2
+    lines = [line for line in r.stderr.splitlines() if line.strip() and not line.startswith("DEBUG")]
+    assert len(lines) == 1 and message in lines[0], r.stderr
+
+
+def test_unknown_command_is_a_usage_error(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("frobnicate").returncode == 2
+
+
+def test_clean_turns_a_traditional_gbk_file_into_the_canonical_text(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "old.txt"
+    src.write_bytes("隨著數(shù)字技術發展,臺灣".encode("gb18030"))
+    r = cli("clean", str(src))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "随着数字技术发展，台湾\n"
