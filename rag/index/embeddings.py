@@ -89,7 +89,8 @@ class SentenceTransformerEmbeddings(LocalEmbeddings):
                     "sentence-transformers is not installed: pip install 'policy-qa[st]'"
                 ) from exc
             self._model = SentenceTransformer(self._path, device="cpu")
-            self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+            dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+            self.dim = int(dim() or 0)
         return self._model
 
     def _embed(self, texts: list[str], *, is_query: bool) -> np.ndarray:
