@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from platformdirs import user_cache_dir, user_data_dir
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,7 +59,7 @@ class RetrieveSettings(BaseModel):
     k: int = Field(5, ge=1, le=50, description="Passages returned.")
     candidates: int = Field(40, ge=5, description="Candidates taken from each side before fusion.")
     dense_weight: float = Field(
-        0.5, ge=0, le=1, description="Weight of the dense side in the fusion; BM25 gets 1 - this."
+        0.7, ge=0, le=1, description="Weight of the dense side in the fusion; BM25 gets 1 - this (tuned: python -m eval.tune)."
     )
     reranker: str = Field(
         "none",
@@ -142,6 +143,14 @@ class Settings(BaseSettings):
     answer: AnswerSettings = AnswerSettings()
     llm: LLMSettings = LLMSettings()
     server: ServerSettings = ServerSettings()
+
+    @model_validator(mode="after")
+    def _short_admin_token(self) -> "Settings":
+        # The issue tracker and older docs name it POLICY_QA_ADMIN_TOKEN; accept both spellings.
+        short = os.environ.get("POLICY_QA_ADMIN_TOKEN")
+        if short and self.server.admin_token is None:
+            self.server = self.server.model_copy(update={"admin_token": SecretStr(short)})
+        return self
 
     @property
     def index_dir(self) -> Path:

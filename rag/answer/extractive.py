@@ -19,7 +19,7 @@ import numpy as np
 
 from rag.answer.question import DATE, NUMBER, QType, count_asks, expected_units, fits_units, question_type
 from rag.index.index import Index
-from rag.ingest.chunk import outline
+from rag.ingest.chunk import Heading, outline
 from rag.text.normalize import fold_for_search, has_cjk
 from rag.text.places import PLACES, places_in
 from rag.text.sentences import split_sentences
@@ -35,7 +35,7 @@ _PLACE = re.compile(
 )
 _PLACE_RUN = re.compile(f"(?:{_PLACE.pattern})(?:[、和及与]?(?:{_PLACE.pattern}))*")
 _ORG = re.compile(
-    r"[\u4e00-\u9fff]{2,20}(?:部(?![分署])|局(?![限面势])|委(?!托)|委员会|中心|办公室|政府|厅|院(?![校子])|平台|企业|集团|公司)"
+    r"[\u4e00-\u9fff]{2,20}(?:部(?![分署门])|局(?![限面势])|委(?!托)|委员会|中心|办公室|政府|厅|院(?![校子])|平台|企业|集团|公司)"
 )
 # Verbs and generic heads that make an «organisation» match say nothing specific.
 _ORG_LEAD = re.compile(r"^(?:借助|通过|利用|依托|联合|由|在|与|和|向|对|为|让|推动|优化|健全)+")
@@ -79,6 +79,7 @@ class ExtractiveAnswerer:
         self.index = index
         self.max_sentences = max_sentences
         self.use_dense = use_dense
+        self._outlines: dict[tuple[str, str], list[Heading]] = {}
 
     # ---- term weights --------------------------------------------------------------
 
@@ -102,10 +103,17 @@ class ExtractiveAnswerer:
     # ---- scoring -------------------------------------------------------------------
 
     def candidates(self, passages: list[Passage], limit: int = 4) -> list[Sentence]:
+        """Sentences of the top passages, plus the heading each passage sits under: a heading
+        such as 「（三）数字技术在解决…制度性、根源性问题仍有局限」 is often the best answer."""
         seen: set[tuple[str, int]] = set()
         out = []
         for rank, p in enumerate(passages[:limit]):
             doc = self.index.docs.document(p.doc_id)
+            prior = 1.0 / (1 + 0.5 * rank)
+            head = self._heading_of(p) if doc is not None else None
+            if head is not None and (p.doc_id, head.start) not in seen:
+                seen.add((p.doc_id, head.start))
+                out.append(Sentence(p, head.start, head.end, head.title, head.title, prior=0.9 * prior))
             for s, e in split_sentences(p.text, offset=p.start):
                 if (p.doc_id, s) in seen:
                     continue
@@ -113,8 +121,22 @@ class ExtractiveAnswerer:
                 para = ""
                 if doc is not None:
                     para = doc.text[doc.text.rfind("\n", 0, s) + 1 : (doc.text.find("\n", e) + 1 or len(doc.text) + 1) - 1]
-                out.append(Sentence(p, s, e, p.text[s - p.start : e - p.start], para, prior=1.0 / (1 + 0.5 * rank)))
+                out.append(Sentence(p, s, e, p.text[s - p.start : e - p.start], para, prior=prior))
         return out
+
+    def _heading_of(self, p: Passage) -> Heading | None:
+        """The innermost heading above the passage (from the document's outline, cached)."""
+        if not p.section:
+            return None
+        doc = self.index.docs.document(p.doc_id)
+        if doc is None:
+            return None
+        key = (doc.meta.doc_id, doc.content_hash)
+        if key not in self._outlines:
+            self._outlines[key] = outline(doc.text)
+        title = p.section.split(" > ")[-1]
+        above = [h for h in self._outlines[key] if h.end <= p.start and h.title == title]
+        return above[-1] if above else None
 
     def score(self, question: str, sentences: list[Sentence], weights: dict[str, float]) -> None:
         qtype = question_type(question)
@@ -139,8 +161,12 @@ class ExtractiveAnswerer:
             lo, hi = float(sims.min()), float(sims.max())
             for s, v in zip(sentences, sims):
                 s.dense = (float(v) - lo) / (hi - lo) if hi > lo else 0.5
+        folded_q = fold_for_search(question)
         for s in sentences:
             s.score = 0.5 * s.coverage + 0.25 * s.dense + 0.1 * s.typed + 0.15 * s.prior
+            if s.text == s.paragraph and _novelty(s.text, folded_q) < 0.3:
+                # A heading that only restates the question is where the answer is, not the answer.
+                s.score *= 0.5
 
     # ---- composing -----------------------------------------------------------------
 
@@ -259,6 +285,12 @@ def _type_match(qtype: QType, text: str, units: frozenset[str] = frozenset()) ->
     if qtype is QType.LIST:
         return 1.0 if text.count("、") >= 2 else 0.0
     return 0.0
+
+
+def _novelty(text: str, folded_question: str) -> float:
+    """Share of the text's Chinese characters that the question does not already contain."""
+    chars = [c for c in fold_for_search(text) if "\u4e00" <= c <= "\u9fff"]
+    return sum(c not in folded_question for c in chars) / len(chars) if chars else 0.0
 
 
 def _about_other_place(sentence: str, places: list[str]) -> bool:

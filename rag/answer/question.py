@@ -24,7 +24,7 @@ _RULES: tuple[tuple[QType, re.Pattern[str]], ...] = (
     (QType.WHEN, re.compile(r"何时|什么时候|哪一?年|哪个?月|哪天|几月|几年|什么时间|when\b|what year|which year")),
     (QType.LIST, re.compile(r"哪几")),  # 「哪几类」 asks which, not how many
     (QType.COUNT, re.compile(r"多少|多长时间|多久|几[个家项类种所名人万亿%]?|比例|占比|百分之|how many|how much|how long|what percentage|what share|number of")),
-    (QType.WHERE, re.compile(r"哪里|哪儿|在哪(?!些问题|些方面)|哪个?城市|哪个?地区|哪个?省|哪个?区|哪些城市|哪些地区|where\b|which cit|which region|which district")),
+    (QType.WHERE, re.compile(r"哪里|哪儿|(?<!存)在哪(?!些问题|些方面)|哪个?城市|哪个?地区|哪个?省|哪个?区|哪些城市|哪些地区|where\b|which cit|which region|which district")),
     (QType.WHO, re.compile(r"谁|哪个?部门|哪个?机构|哪家|哪些部门|哪些机构|who\b|which (?:department|organi[sz]ation|agency|ministry)")),
     (QType.WHY, re.compile(r"为什么|为何|原因|why\b")),
     (QType.LIST, re.compile(r"哪些|有什么|包括什么|包括哪|列举|what are|which .*(?:are|were)\b|list\b")),
@@ -33,9 +33,14 @@ _RULES: tuple[tuple[QType, re.Pattern[str]], ...] = (
 )
 
 
+# 「几家大平台把技术攥在手里，有什么坏处？」: 几 means "a few" when a real question word follows.
+_FEW = re.compile(r"几[个家项类种所名位]?(?=.*(?:什么|怎么|如何|哪|是否|为何|为什么))")
+
+
 def question_type(question: str) -> QType:
     """The first matching rule wins; the order puts the most specific forms first."""
     q = fold_for_search(question).strip()
+    q = _FEW.sub("一些", q)
     for qtype, pattern in _RULES:
         if pattern.search(q):
             return qtype
@@ -45,7 +50,7 @@ def question_type(question: str) -> QType:
 # What a direct answer looks like for each type (used to pick the span of a factoid).
 NUMBER = re.compile(
     r"(?:约|近|超过|达到?|共|累计)?\d[\d,.]*\s*(?:多|余)?\s*(?:%|％|万|亿|千|百)?\s*(?:多|余)?\s*"
-    r"(?:个百分点|人次|亿元|万元|小时|分钟|大类|个|家|项|类|种|名|人|次|所|座|户|岁|年|天|元|倍)?"
+    r"(?:个百分点|人次|亿元|万元|小时|分钟|大类|个|家|项|类|种|名|人|次|所|座|户|岁|年|天|元|倍)?(?:以上|以下|左右)?"
     r"|(?:近|上|数|超)[一二三四五六七八九十两]*[十百千万亿]{1,3}(?:个|家|项|类|种|大类|名|所|人)?"
     r"|[一二三四五六七八九十两]+[十百千万亿]*(?:个|家|项|类|种|大类|名|所|人)"
 )

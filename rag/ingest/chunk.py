@@ -1,8 +1,9 @@
 """Cut a cleaned document into passages that follow its own structure.
 
 A chunk never crosses a heading; inside a section, whole paragraphs are packed up to
-the token budget, long paragraphs are cut at sentence ends, and the next chunk repeats
-the last sentence(s) of the previous one so a fact split across the cut stays findable.
+the token budget, a paragraph that does not fit starts the next chunk, and only a
+paragraph longer than the budget is cut at sentence ends, the next piece repeating the
+last sentence of the previous one so a fact split across the cut stays findable.
 Heading lines are not part of chunk text: they become the chunk's ``section`` path,
 which retrieval sees through `embedding_text`.
 """
@@ -135,14 +136,39 @@ def chunk_document(doc_id: str, text: str, max_tokens: int = 320, overlap_senten
             groups.append((para.section, [para]))
 
     for section, paras in groups:
-        # Units are sentences, tagged with their paragraph so packing prefers paragraph ends.
-        sentences: list[tuple[int, int]] = []
-        for p in paras:
-            sentences.extend(split_sentences(text[p.start : p.end], offset=p.start))
-        for start, end in _pack(text, sentences, max_tokens, overlap_sentences):
+        for start, end in _pack_paragraphs(text, paras, max_tokens, overlap_sentences):
             body = text[start:end]
             chunks.append(Chunk(chunk_id(doc_id, start, end, body), doc_id, start, end, body, section, len(chunks)))
     return chunks
+
+
+def _pack_paragraphs(
+    text: str, paras: list[_Paragraph], max_tokens: int, overlap: int
+) -> list[tuple[int, int]]:
+    """Whole paragraphs while they fit; a paragraph that does not fit the current chunk
+    starts the next one; only a paragraph longer than the budget is cut at sentence ends
+    (with overlap). A fact and the sentence naming its subject (「上海杨浦区的…」 … 「48项」)
+    so stay in one passage."""
+    windows: list[tuple[int, int]] = []
+    cur: tuple[int, int] | None = None
+    used = 0
+    for p in paras:
+        cost = count_tokens(text[p.start : p.end])
+        if cost > max_tokens:
+            if cur:
+                windows.append(cur)
+                cur, used = None, 0
+            windows.extend(_pack(text, split_sentences(text[p.start : p.end], offset=p.start), max_tokens, overlap))
+            continue
+        if cur is not None and used + cost <= max_tokens:
+            cur, used = (cur[0], p.end), used + cost
+            continue
+        if cur is not None:
+            windows.append(cur)
+        cur, used = (p.start, p.end), cost
+    if cur is not None:
+        windows.append(cur)
+    return windows
 
 
 def _pack(

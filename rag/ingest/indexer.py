@@ -51,9 +51,12 @@ class IngestReport:
 class Indexer:
     """Writes documents into an `Index`."""
 
-    def __init__(self, index: Index, progress: bool = False) -> None:
+    def __init__(self, index: Index, progress: bool = False, on_progress: Progress | None = None) -> None:
+        """``progress`` draws a terminal bar; ``on_progress(stage, done, total)`` reports to
+        a caller such as the admin API's re-index job."""
         self.index = index
         self.progress = progress
+        self.on_progress = on_progress
 
     # ---- entry points --------------------------------------------------------------
 
@@ -219,8 +222,18 @@ class Indexer:
             from tqdm import tqdm
 
             bar = tqdm(total=len(texts), desc="embedding", unit="chunk", leave=False)
+        done = 0
+
+        def step(n: int) -> None:
+            nonlocal done
+            done += n
+            if bar:
+                bar.update(n)
+            if self.on_progress:
+                self.on_progress("embedding", done, len(texts))
+
         try:
-            return self.index.embeddings.embed_documents(texts, progress=bar.update if bar else None)
+            return self.index.embeddings.embed_documents(texts, progress=step)
         finally:
             if bar:
                 bar.close()
