@@ -79,16 +79,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
         except (OSError, ValueError) as exc:
             raise InputError(f"--history {args.history}: not a readable JSON list of turns ({exc})") from exc
     final = None
+    printed = False
     for ev in default_pipeline().run(args.question, history, _filters(args.filter)):
         if isinstance(ev, AnswerEvent):
             final = ev.answer
         elif args.json:
             continue
+        elif isinstance(ev, StatusEvent) and ev.step == "fallback":
+            # The LLM failed mid-answer: say so before the extractive answer follows.
+            print(("\n" if printed else "") + f"（{ev.message}）", flush=True)
         elif isinstance(ev, StatusEvent) and args.verbose:
             print(f"· {ev.message}", file=sys.stderr)
         elif isinstance(ev, TokenEvent):
             sys.stdout.write(ev.text)
             sys.stdout.flush()
+            printed = True
     assert final is not None
     if args.json:
         _print_json(final.public())

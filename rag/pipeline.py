@@ -11,9 +11,15 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
+import numpy as np
+
 from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.grounding import Grounder
+from rag.answer.llm import EndpointDown, LLMAnswerer, has_user_turn
+from rag.answer.prompts import Language, language_of
 from rag.answer.refusal import (
     COVERAGE_HINT,
     COVERAGE_HINT_EN,
@@ -24,7 +30,7 @@ from rag.answer.refusal import (
 )
 from rag.condense import condense
 from rag.config import Settings, get_settings
-from rag.errors import InputError
+from rag.errors import InputError, LLMUnavailable
 from rag.index.index import Index
 from rag.ingest.indexer import Indexer
 from rag.retrieve import Filters, Searcher
@@ -43,6 +49,7 @@ class Pipeline:
         self.index = index or Index(self.settings)
         self.searcher = Searcher(self.index)
         self.extractive = ExtractiveAnswerer(self.index, self.settings.answer.max_sentences)
+        self.llm = LLMAnswerer(self.settings)
         self._bootstrap_lock = threading.Lock()
 
     # ---- setup ---------------------------------------------------------------------
@@ -88,7 +95,8 @@ class Pipeline:
             yield StatusEvent(step="index", message="首次使用：正在为内置资料建立索引…")
             self.ensure_index()
 
-        standalone = condense(q, history)
+        llm = self.llm if self.uses_llm() else None
+        standalone, llm_down = self.condense_question(q, history, llm)
         if standalone != q:
             yield StatusEvent(step="condense", message=f"结合上文理解为：{standalone}")
 
@@ -97,7 +105,107 @@ class Pipeline:
         yield PassagesEvent(passages=passages, question=standalone)
 
         yield StatusEvent(step="compose", message="正在组织答案…")
-        answer = self.compose_extractive(q, standalone, passages)
+        if llm is None:
+            yield from self.emit(self.compose_extractive(q, standalone, passages))
+        else:
+            yield from self.compose_llm(llm, q, standalone, passages, llm_down)
+
+    # ---- the LLM mode (issue 4) ----------------------------------------------------
+
+    def uses_llm(self) -> bool:
+        """LLM mode: asked for, or 'auto' with an endpoint configured."""
+        mode = self.settings.answer.mode
+        return mode == "llm" or (mode == "auto" and bool(self.settings.llm.base_url))
+
+    def condense_question(
+        self, question: str, history: Sequence[dict[str, str]], llm: LLMAnswerer | None
+    ) -> tuple[str, str | None]:
+        """The standalone question, and why the endpoint is down if the rewrite found out.
+
+        The model rewrites follow-ups in LLM mode; on any failure the heuristic does. When
+        the endpoint itself failed (unreachable, timed out), the answer step is told, so the
+        user does not wait a second time for the same dead server.
+        """
+        if llm is None or not has_user_turn(history):
+            return condense(question, history), None
+        try:
+            return llm.rewrite(question, history), None
+        except EndpointDown as exc:
+            log.warning("LLM rewrite failed (%s); using the heuristic", exc)
+            return condense(question, history), str(exc)
+        except LLMUnavailable as exc:
+            log.warning("LLM rewrite unusable (%s); using the heuristic", exc)
+            return condense(question, history), None
+
+    def compose_llm(
+        self, llm: LLMAnswerer, original: str, standalone: str, passages: list[Passage], llm_down: str | None
+    ) -> Iterator[Event]:
+        """Stream the model's answer, sentence by checked sentence; fall back on failure.
+
+        Whether to answer at all is decided from the evidence, as in extractive mode: the
+        model is not called when the extractive checks refuse. The extractive answer is
+        also what the user gets if the model fails at any point.
+        """
+        extractive = self.compose_extractive(original, standalone, passages)
+        if extractive.refused:
+            yield from self.emit(extractive)
+            return
+        if llm_down:
+            yield from self.fall_back(extractive, llm_down)
+            return
+        traditional = is_traditional(original)
+        grounder = Grounder(passages, self.similarity)
+        shown: list[str] = []
+        try:
+            for piece in self.checked_pieces(llm, standalone, passages, language_of(original), grounder):
+                piece = to_traditional(piece) if traditional else piece
+                shown.append(piece)
+                yield TokenEvent(text=piece)
+        except LLMUnavailable as exc:
+            yield from self.fall_back(extractive, str(exc))
+            return
+        yield from self.finish_llm(original, standalone, passages, grounder, "".join(shown), traditional)
+
+    def checked_pieces(
+        self, llm: LLMAnswerer, question: str, passages: list[Passage], language: Language, grounder: Grounder
+    ) -> Iterator[str]:
+        """The model's deltas through the grounding check: only supported sentences come out."""
+        for delta in llm.stream(question, passages, language):
+            yield from grounder.feed(delta)
+        yield from grounder.finish()
+
+    def finish_llm(
+        self, original: str, standalone: str, passages: list[Passage], grounder: Grounder, text: str, traditional: bool
+    ) -> Iterator[Event]:
+        """The final answer of the checked text, or the refusal when no sentence survived."""
+        g = grounder.result
+        if not g.kept:
+            reason = "the model found no answer in the sources" if g.no_answer else (
+                f"no sentence of the model's answer is supported by its sources (dropped {len(g.dropped)})"
+            )
+            refusal = self.refusal(original, standalone, passages, reason, not has_cjk(original), traditional)
+            yield from self.emit(replace(refusal, mode="llm"))
+            return
+        direct = to_traditional(g.direct) if traditional else g.direct
+        yield AnswerEvent(answer=Answer(
+            answer=text, refused=False, mode="llm", citations=g.citations, passages=passages,
+            question=standalone, status=g.status(), direct=direct,
+        ))
+
+    def fall_back(self, extractive: Answer, reason: str) -> Iterator[Event]:
+        """The extractive answer, announced, after the model failed."""
+        yield StatusEvent(step="fallback", message=f"大模型暂不可用（{reason}），改用摘录式回答。")
+        yield from self.emit(replace(extractive, status=f"llm_fallback: {reason}"))
+
+    def similarity(self, sentence: str, spans: list[str]) -> list[float]:
+        """Cosine of a sentence to each span (the grounding check of English sentences)."""
+        emb = self.index.embeddings
+        q = np.asarray(emb.embed_query(sentence), dtype=np.float32)
+        m = np.asarray(emb.embed_documents(spans), dtype=np.float32)
+        return [float(v) for v in m @ q]
+
+    def emit(self, answer: Answer) -> Iterator[Event]:
+        """A finished answer as events: its text in pieces, then the answer itself."""
         for piece in _pieces(answer.answer):
             yield TokenEvent(text=piece)
         yield AnswerEvent(answer=answer)

@@ -25,7 +25,7 @@ def test_traditional_question_ranks_the_passage_with_the_answer_first(bundled: P
     ],
 )
 def test_questions_in_users_own_words_find_the_passage(bundled: Pipeline, question: str, expected: str) -> None:
-    top = bundled.retrieve(question, Filters(), k=3)
+    top = bundled.retrieve(question, Filters(), k=5)  # the bar the gold set sets for paraphrases: hit@5
     assert any(expected in p.text for p in top), [p.text[:40] for p in top]
 
 

@@ -18,6 +18,10 @@ from rag.text.sentences import split_sentences
 from rag.text.tokens import count_tokens
 from rag.types import Chunk
 
+# Bump when chunk boundaries change: it is part of each document's content hash, so the
+# next ingest re-chunks every document instead of keeping passages cut the old way.
+CHUNKER_VERSION = "2"
+
 _CN_NUM = "一二三四五六七八九十百零〇两"
 
 # (rank, pattern): a lower rank is a higher level. Ranks are fixed so that a document

@@ -18,7 +18,7 @@ from pathlib import Path
 from rag.errors import InputError, LoadError, PolicyQAError
 from rag.index.index import Index
 from rag.index.store import chunk_metadata
-from rag.ingest.chunk import chunk_document, embedding_text
+from rag.ingest.chunk import CHUNKER_VERSION, chunk_document, embedding_text
 from rag.ingest.clean import CLEANING_VERSION, clean_text, find_garbled, load_fixes
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, load_file
 from rag.ingest.manifest import MANIFEST_NAME, ManifestEntry, bundled_corpus_dir, entries_for, read_manifest
@@ -170,7 +170,7 @@ class Indexer:
             data,
             fixes,
             json.dumps(meta.to_dict(), sort_keys=True, ensure_ascii=False).encode(),
-            f"clean={CLEANING_VERSION};chunk={s.chunk.max_tokens},{s.chunk.overlap_sentences};"
+            f"clean={CLEANING_VERSION};chunker={CHUNKER_VERSION};chunk={s.chunk.max_tokens},{s.chunk.overlap_sentences};"
             f"model={s.embedding.model}".encode(),
         ):
             h.update(hashlib.sha256(part).digest())

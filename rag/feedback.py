@@ -1,0 +1,104 @@
+"""User feedback on answers (👍/👎 plus an optional comment), kept in one SQLite file.
+
+Everything is passed through :func:`rag.privacy.redact` before it is written, so the
+file under ``$POLICY_QA_HOME/feedback.sqlite`` never holds an ID, phone, bank card or
+e-mail that a user typed into a question or comment.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from rag.errors import InputError
+from rag.privacy import redact
+
+FEEDBACK_FILE = "feedback.sqlite"
+RATINGS = ("up", "down")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS feedback (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    created TEXT NOT NULL,       -- ISO 8601, UTC
+    rating TEXT NOT NULL CHECK (rating IN ('up', 'down')),
+    question TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    comment TEXT NOT NULL,
+    citations TEXT NOT NULL,     -- JSON list of the answer's citations
+    mode TEXT NOT NULL           -- 'extractive' | 'llm' | ''
+);
+"""
+
+
+class FeedbackStore:
+    """Append-only feedback rows; safe to use from many threads (one connection per call)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def _db(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.executescript(_SCHEMA)
+            with db:  # commit on success, roll back on error
+                yield db
+        finally:
+            db.close()
+
+    def add(
+        self,
+        question: str,
+        answer: str,
+        rating: Literal["up", "down"],
+        comment: str = "",
+        citations: list[dict[str, Any]] | None = None,
+        mode: str = "",
+    ) -> int:
+        """Store one redacted feedback row and return its id."""
+        if rating not in RATINGS:
+            raise InputError(f"rating must be 'up' or 'down', got {rating!r}")
+        row = (
+            datetime.now(UTC).isoformat(timespec="seconds"),
+            rating,
+            redact(question),
+            redact(answer),
+            redact(comment),
+            json.dumps(_redact_values(citations or []), ensure_ascii=False),
+            mode,
+        )
+        with self._db() as db:
+            cur = db.execute(
+                "INSERT INTO feedback (created, rating, question, answer, comment, citations, mode) "
+                "VALUES (?,?,?,?,?,?,?)",
+                row,
+            )
+            return int(cur.lastrowid or 0)
+
+    def list(self, limit: int = 100) -> list[dict[str, Any]]:
+        """The newest ``limit`` rows, newest first."""
+        with self._db() as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute("SELECT * FROM feedback ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
+        return [{**dict(r), "citations": json.loads(r["citations"])} for r in rows]
+
+
+def _redact_values(value: Any) -> Any:
+    """Redact every string inside a JSON-like value (citation quotes, titles ...)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redact_values(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _redact_values(v) for k, v in value.items()}
+    return value
+
+
+__all__ = ["FeedbackStore", "FEEDBACK_FILE", "RATINGS"]

@@ -1,0 +1,565 @@
+"""The Gradio chat: ``build_blocks(pipeline, settings) -> gr.Blocks``.
+
+The server (``ui/server.py``) mounts it at "/" with::
+
+    gr.mount_gradio_app(app, build_blocks(pipeline, settings), "/", **mount_options())
+
+``mount_options()`` carries the stylesheet, theme and head tags: Gradio 6 takes those
+at launch/mount time, not in the ``Blocks`` constructor.
+
+The UI only translates pipeline events into components (DESIGN.md, house style 1/7):
+a generator over ``pipeline.run(...)`` shows status lines, streams the answer text and
+replaces it with the final answer and its citation cards. All HTML comes from
+``ui.components``, which escapes every piece of document, model and user text.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import gradio as gr
+
+from rag.config import Settings
+from rag.errors import InputError
+from rag.pipeline import Pipeline
+from rag.text.script import to_simplified, to_traditional
+from rag.types import Answer, AnswerEvent, PassagesEvent, StatusEvent, TokenEvent
+from ui import components as C
+from ui.i18n import DOMAINS, EXAMPLES, Lang, Strings, strings
+
+from rag.feedback import FEEDBACK_FILE, FeedbackStore
+
+log = logging.getLogger(__name__)
+
+STATIC = Path(__file__).resolve().parent / "static"
+CSS_PATH = STATIC / "app.css"
+
+Script = Literal["simplified", "traditional"]
+Rating = Literal["up", "down"]
+
+# <head> additions: a light colour scheme (the stylesheet is written for it) and a
+# viewport that lets older users pinch-zoom (WCAG 1.4.4; axe flags user-scalable=no).
+HEAD = (
+    '<meta name="color-scheme" content="light">'
+    '<meta name="viewport" content="width=device-width, initial-scale=1">'
+)
+
+# Page behaviour installed once on load. Kept here rather than in <head> so the chat
+# works however it is mounted. It sets the page language, restores the large-text
+# preference, and handles the copy buttons inside answers with one delegated
+# listener (the chatbot sanitizer drops inline handlers, as it should). Clipboard API
+# first; the textarea fallback covers plain-http intranet deployments, where
+# navigator.clipboard does not exist.
+ON_LOAD_JS = r"""
+() => {
+  document.documentElement.lang = "zh-CN";
+  if (!window.__pqInstalled) {
+    window.__pqInstalled = true;
+    document.addEventListener("click", async (ev) => {
+      const btn = ev.target && ev.target.closest ? ev.target.closest("button.pq-copy") : null;
+      if (!btn) return;
+      ev.preventDefault();
+      ev.stopPropagation();
+      const box = btn.closest(".pq-answer");
+      const text = box ? box.querySelector(".pq-copy-text").textContent : "";
+      let ok = false;
+      try {
+        await navigator.clipboard.writeText(text);
+        ok = true;
+      } catch (e) {
+        const ta = document.createElement("textarea");
+        ta.value = text;
+        ta.setAttribute("readonly", "");
+        ta.style.position = "fixed";
+        ta.style.opacity = "0";
+        document.body.appendChild(ta);
+        ta.select();
+        try { ok = document.execCommand("copy"); } catch (e2) { ok = false; }
+        ta.remove();
+      }
+      window.__pqLastCopy = text;
+      const status = box ? box.querySelector(".pq-copy-status") : null;
+      const msg = box ? box.querySelector(ok ? ".pq-copy-done" : ".pq-copy-fail") : null;
+      if (status && msg) status.textContent = msg.textContent;
+    }, true);
+  }
+  let large = false;
+  try { large = localStorage.getItem("pq-large") === "1"; } catch (e) { large = false; }
+  document.documentElement.classList.toggle("pq-large", large);
+  return large;
+}
+"""
+
+LARGE_TEXT_JS = r"""
+(on) => {
+  document.documentElement.classList.toggle("pq-large", !!on);
+  try { localStorage.setItem("pq-large", on ? "1" : "0"); } catch (e) {}
+  return on;
+}
+"""
+
+LANG_JS = r"""
+(lang) => { document.documentElement.lang = lang === "en" ? "en" : "zh-CN"; return lang; }
+"""
+
+
+def mount_options() -> dict[str, Any]:
+    """Keyword arguments for ``gr.mount_gradio_app`` (stylesheet, theme, head tags)."""
+    # footer_links=[]: no "Use via API / Built with Gradio" links in a government portal;
+    # the supported API is /api/ask, not Gradio's.
+    return {"css_paths": [CSS_PATH], "head": HEAD, "theme": theme(), "footer_links": []}
+
+
+def theme() -> gr.themes.Base:
+    """A sober theme: government blue, CJK system fonts, no web-font downloads."""
+    cjk = ["Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei", "sans-serif"]
+    return gr.themes.Default(
+        primary_hue=gr.themes.colors.blue,
+        neutral_hue=gr.themes.colors.slate,
+        font=cjk,
+        font_mono=["Noto Sans Mono CJK SC", "monospace"],
+    )
+
+
+# ---- session state ------------------------------------------------------------------
+
+
+@dataclass
+class Turn:
+    """One question and what became of it: an answer, or an error message."""
+
+    question: str
+    answer: Answer | None = None
+    error: str = ""
+
+
+@dataclass
+class Session:
+    """Per-browser-tab state: the turns so far and a rating not yet written."""
+
+    turns: list[Turn] = field(default_factory=list)
+    pending: tuple[int, Rating] | None = None  # (turn index, rating) awaiting its optional comment
+
+
+def converter(script: str) -> C.Convert:
+    """Display converter for the chosen script.
+
+    Simplified display still converts: an answer to a Traditional-script question comes
+    back in Traditional, and the user asked to read Simplified.
+    """
+    return to_traditional if script == "traditional" else to_simplified
+
+
+def history_of(turns: list[Turn]) -> list[dict[str, str]]:
+    """Earlier turns as the pipeline wants them: plain text, answered turns only."""
+    out: list[dict[str, str]] = []
+    for t in turns:
+        if t.answer is not None:
+            out += [{"role": "user", "content": t.question}, {"role": "assistant", "content": t.answer.answer}]
+    return out
+
+
+def render_chat(turns: list[Turn], s: Strings, script: str) -> list[dict[str, str]]:
+    """The chatbot value: exactly two messages per turn, so message index // 2 is the turn."""
+    conv = converter(script)
+    msgs: list[dict[str, str]] = []
+    for t in turns:
+        msgs.append({"role": "user", "content": C.user_html(t.question)})
+        if t.answer is not None:
+            msgs.append({"role": "assistant", "content": C.answer_html(t.answer, s, conv)})
+        else:
+            msgs.append({"role": "assistant", "content": C.error_html(t.error or s.error_generic)})
+    return msgs
+
+
+def last_passages(turns: list[Turn]) -> list[Any]:
+    """Passages of the latest answered turn, for the sources panel."""
+    for t in reversed(turns):
+        if t.answer is not None:
+            return t.answer.passages
+    return []
+
+
+# ---- the app ----------------------------------------------------------------------------
+
+
+class ChatApp:
+    """Event handlers bound to one pipeline; the Blocks layout lives in `build_blocks`."""
+
+    def __init__(self, pipeline: Pipeline, settings: Settings) -> None:
+        self.pipeline = pipeline
+        self.settings = settings
+        self._store: FeedbackStore | None = None
+
+    # -- data for the filters --
+
+    def documents(self) -> list[tuple[str, str]]:
+        """(title, doc_id) of every indexed document; empty before the first ingest."""
+        try:
+            return [(m.title, m.doc_id) for m, _ in self.pipeline.index.docs.documents()]
+        except Exception:  # an unreadable or not-yet-created index must not break the page
+            log.warning("could not list documents for the filter", exc_info=True)
+            return []
+
+    def cities(self) -> list[str]:
+        """Cities named in the documents' metadata, for the city filter."""
+        try:
+            return sorted({c for m, _ in self.pipeline.index.docs.documents() for c in m.cities})
+        except Exception:
+            log.warning("could not list cities for the filter", exc_info=True)
+            return []
+
+    # -- chat --
+
+    def respond(
+        self, question: str, session: Session, domain: str, city: str, doc_id: str, script: str, lang: str
+    ) -> Iterator[tuple[Any, ...]]:
+        """Stream one turn: (question box, chatbot, session, sources, feedback line) per step.
+
+        Runs in Gradio's worker thread; each yield repaints the conversation.
+        """
+        s = strings(lang)
+        conv = converter(script)
+        question = (question or "").strip()
+        if not question:
+            yield gr.update(), gr.update(), session, gr.update(), gr.update()
+            return
+        self.flush_feedback(session)
+        # The question may arrive in Traditional script; the pipeline folds it itself,
+        # and the display converter is applied to what we show.
+        history = history_of(session.turns)
+        prior = render_chat(session.turns, s, script)
+        user_msg = {"role": "user", "content": C.user_html(question)}
+        statuses: list[str] = []
+        partial = ""
+        filters = {"domain": domain or None, "city": city or None, "doc_id": doc_id or None}
+
+        def frame(assistant: str) -> list[dict[str, str]]:
+            return [*prior, user_msg, {"role": "assistant", "content": assistant}]
+
+        yield "", frame(C.progress_html([], "", s, conv)), session, gr.update(), gr.update()
+        turn = Turn(question)
+        try:
+            for ev in self.pipeline.run(question, history, filters):
+                if isinstance(ev, StatusEvent):
+                    statuses.append(ev.message if lang == "zh" else _status_en(ev.step, ev.message))
+                    yield gr.update(), frame(C.progress_html(statuses, partial, s, conv)), session, gr.update(), gr.update()
+                elif isinstance(ev, PassagesEvent):
+                    yield gr.update(), gr.update(), session, C.sources_panel(ev.passages, s, conv), gr.update()
+                elif isinstance(ev, TokenEvent):
+                    partial += ev.text
+                    yield gr.update(), frame(C.progress_html(statuses, partial, s, conv)), session, gr.update(), gr.update()
+                elif isinstance(ev, AnswerEvent) and ev.answer is not None:
+                    turn.answer = ev.answer
+        except InputError as exc:
+            turn.error = s.error_input.format(message=str(exc))
+        except Exception:  # the user sees a sentence, the log keeps the traceback
+            log.exception("pipeline failed")
+            turn.error = s.error_generic
+        if turn.answer is None and not turn.error:
+            turn.error = s.error_generic
+        session.turns.append(turn)
+        sources = C.sources_panel(last_passages(session.turns), s, conv)
+        yield gr.update(), render_chat(session.turns, s, script), session, sources, self.feedback_line(session, s)
+
+    def new_chat(self, session: Session, lang: str) -> tuple[Any, ...]:
+        """Clear the conversation (after writing any rating still pending)."""
+        self.flush_feedback(session)
+        s = strings(lang)
+        return [], Session(), C.sources_panel([], s), "", self.feedback_line(Session(), s), gr.update(value=None), ""
+
+    def rerender(self, session: Session, script: str, lang: str) -> tuple[Any, ...]:
+        """Repaint conversation and sources after a script switch (answers are stored Simplified)."""
+        s = strings(lang)
+        conv = converter(script)
+        return render_chat(session.turns, s, script), C.sources_panel(last_passages(session.turns), s, conv)
+
+    # -- feedback --
+
+    def store(self) -> FeedbackStore:
+        """The feedback database under the home (the same file the HTTP API writes)."""
+        if self._store is None:
+            self._store = FeedbackStore(self.settings.home / FEEDBACK_FILE)
+        return self._store
+
+    def record(self, session: Session, turn_index: int, rating: Rating, comment: str = "") -> bool:
+        """Write one rating; False when there is no answer at that index."""
+        store = self.store()
+        if not (0 <= turn_index < len(session.turns)):
+            return False
+        turn = session.turns[turn_index]
+        if turn.answer is None:
+            return False
+        a = turn.answer
+        store.add(
+            question=turn.question,
+            answer=a.answer,
+            rating=rating,
+            comment=comment.strip(),
+            citations=[c.public() for c in a.citations],
+            mode=a.mode,
+        )
+        return True
+
+    def flush_feedback(self, session: Session) -> None:
+        """Write a rating whose comment never came: a rating alone still counts."""
+        if session.pending is not None:
+            index, rating = session.pending
+            session.pending = None
+            try:
+                self.record(session, index, rating)
+            except Exception:
+                log.exception("could not store feedback")
+
+    def feedback_line(self, session: Session, s: Strings) -> str:
+        """The sentence above the rating controls: which answer is being rated."""
+        if session.pending is not None:
+            index, rating = session.pending
+            label = s.rating_up if rating == "up" else s.rating_down
+            return f'<p class="pq-fb-line">{C.esc(s.feedback_selected.format(n=index + 1, rating=label))}</p>'
+        return f'<p class="pq-fb-line">{C.esc(s.feedback_hint)}</p>'
+
+    def on_like(self, session: Session, lang: str, data: gr.LikeData) -> tuple[Any, ...]:
+        """👍/👎 under an answer in the chat: select it for rating; the comment is optional."""
+        s = strings(lang)
+        index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
+        turn_index = int(index) // 2
+        previous = session.pending
+        if data.liked is True or data.liked is False:
+            rating: Rating = "up" if data.liked else "down"
+            if previous is not None and previous[0] != turn_index:
+                self.flush_feedback(session)
+            session.pending = (turn_index, rating)
+            # Open the rating panel so the optional comment box is right there.
+            return session, self.feedback_line(session, s), gr.update(value=rating), "", gr.Accordion(open=True)
+        session.pending = None  # the thumb was clicked again: the rating was withdrawn
+        return session, self.feedback_line(session, s), gr.update(value=None), "", gr.Accordion()
+
+    def on_rating(self, session: Session, rating: str | None, lang: str) -> tuple[Any, ...]:
+        """The rating radio: rate the selected answer, or the latest one."""
+        s = strings(lang)
+        if rating not in ("up", "down"):
+            return session, self.feedback_line(session, s)
+        answered = [i for i, t in enumerate(session.turns) if t.answer is not None]
+        if not answered:
+            return session, f'<p class="pq-fb-line">{C.esc(s.feedback_none)}</p>'
+        index = session.pending[0] if session.pending is not None else answered[-1]
+        session.pending = (index, rating)  # type: ignore[assignment]
+        return session, self.feedback_line(session, s)
+
+    def submit_feedback(self, session: Session, rating: str | None, comment: str, lang: str) -> tuple[Any, ...]:
+        """Write the selected rating with its comment."""
+        s = strings(lang)
+        answered = [i for i, t in enumerate(session.turns) if t.answer is not None]
+        if session.pending is None and rating in ("up", "down") and answered:
+            session.pending = (answered[-1], rating)  # type: ignore[assignment]
+        if session.pending is None:
+            return session, f'<p class="pq-fb-line">{C.esc(s.feedback_none)}</p>', gr.update(), gr.update()
+        index, chosen = session.pending
+        session.pending = None
+        try:
+            ok = self.record(session, index, chosen, comment or "")
+        except Exception:
+            log.exception("could not store feedback")
+            ok = False
+        msg = s.feedback_thanks if ok else s.feedback_unavailable
+        return session, f'<p class="pq-fb-line" role="status">{C.esc(msg)}</p>', gr.update(value=None), ""
+
+
+_STATUS_EN = {
+    "index": "First use: indexing the bundled documents…",
+    "condense": "Read as a follow-up question.",
+    "retrieve": "Searching the documents…",
+    "compose": "Composing the answer…",
+}
+
+
+def _status_en(step: str, message: str) -> str:
+    """English status line for a pipeline step (the pipeline speaks Chinese)."""
+    return _STATUS_EN.get(step, message)
+
+
+def _choices(s: Strings, options: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Dropdown choices with the 'all' option first (value "" means no filter)."""
+    return [(s.any_option, ""), *options]
+
+
+def build_blocks(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
+    """The chat UI over ``pipeline``; mount it with ``mount_options()`` (see module docstring)."""
+    app = ChatApp(pipeline, settings)
+    zh = strings("zh")
+
+    with gr.Blocks(title=zh.title, analytics_enabled=False, fill_width=False) as demo:
+        session = gr.State(Session())
+
+        with gr.Row(elem_classes="pq-header", equal_height=True):
+            header = gr.HTML(_header_html(zh, settings), elem_id="pq-header")
+
+        with gr.Row(elem_classes="pq-body"):
+            with gr.Column(scale=1, min_width=260, elem_classes="pq-side"):
+                with gr.Group(elem_classes="pq-panel"):
+                    settings_title = gr.HTML(_h2(zh.settings_title))
+                    lang = gr.Radio(
+                        [("中文", "zh"), ("English", "en")], value="zh", label=zh.language_label,
+                        elem_id="pq-lang",
+                    )
+                    script = gr.Radio(
+                        [(zh.script_simplified, "simplified"), (zh.script_traditional, "traditional")],
+                        value="simplified", label=zh.script_label, elem_id="pq-script",
+                    )
+                    large = gr.Checkbox(False, label=zh.large_text_label, elem_id="pq-large")
+                with gr.Group(elem_classes="pq-panel"):
+                    filters_title = gr.HTML(_h2(zh.filters_title))
+                    domain = gr.Dropdown(
+                        _choices(zh, [(d, d) for d in DOMAINS]), value="", label=zh.domain_label,
+                        elem_id="pq-domain", filterable=False,
+                    )
+                    city = gr.Dropdown(
+                        _choices(zh, [(c, c) for c in app.cities()]), value="", label=zh.city_label,
+                        elem_id="pq-city", filterable=False,
+                    )
+                    doc = gr.Dropdown(
+                        _choices(zh, app.documents()), value="", label=zh.doc_label,
+                        elem_id="pq-doc", filterable=False,
+                    )
+                with gr.Group(elem_classes="pq-panel pq-examples"):
+                    examples_title = gr.HTML(_h2(zh.examples_title))
+                    example_buttons = [
+                        (q, gr.Button(f"{d}｜{q}", size="sm", variant="secondary", elem_classes="pq-example"))
+                        for d, q in EXAMPLES
+                    ]
+
+            with gr.Column(scale=3, min_width=340, elem_classes="pq-main"):
+                chatbot = gr.Chatbot(
+                    value=[],
+                    label=zh.chatbot_label,
+                    show_label=False,  # the floating label covered the first line of text
+                    elem_id="pq-chat",
+                    height="62vh",
+                    min_height=360,
+                    # Answers are HTML we built and escaped ourselves: no Markdown pass
+                    # (so "![x](http://…)" in a document stays text and is never fetched),
+                    # the sanitizer stays on as a second line of defence, no custom tags
+                    # survive, and no LaTeX rendering of "$" in figures.
+                    render_markdown=False,
+                    sanitize_html=True,
+                    allow_tags=False,
+                    latex_delimiters=[],
+                    # Copy is our own per-answer button (it adds the reference list).
+                    buttons=[],
+                    feedback_options=("Like", "Dislike"),
+                    placeholder=zh.chat_placeholder,
+                    layout="bubble",
+                    autoscroll=True,
+                )
+                question = gr.Textbox(
+                    label=zh.question_label, placeholder=zh.question_placeholder, lines=2, max_lines=6,
+                    elem_id="pq-question", autofocus=False, max_length=settings.max_question_chars,
+                )
+                with gr.Row(elem_classes="pq-buttons"):
+                    send = gr.Button(zh.send, variant="primary", elem_id="pq-send", scale=2)
+                    clear = gr.Button(zh.new_chat, variant="secondary", elem_id="pq-new", scale=1)
+                privacy = gr.HTML(f'<p class="pq-privacy">{C.esc(zh.privacy_note)}</p>')
+
+                with gr.Accordion(zh.sources_title, open=True, elem_id="pq-sources-box") as sources_box:
+                    sources = gr.HTML(C.sources_panel([], zh), elem_id="pq-sources")
+
+                with gr.Accordion(zh.feedback_title, open=False, elem_id="pq-feedback") as feedback_box:
+                    fb_line = gr.HTML(app.feedback_line(Session(), zh), elem_id="pq-fb-line")
+                    rating = gr.Radio(
+                        [(zh.rating_up, "up"), (zh.rating_down, "down")], value=None, label=zh.feedback_title,
+                        elem_id="pq-rating",
+                    )
+                    comment = gr.Textbox(
+                        label=zh.comment_label, placeholder=zh.comment_placeholder, lines=2, max_lines=5,
+                        elem_id="pq-comment", max_length=2000,
+                    )
+                    fb_submit = gr.Button(zh.submit_feedback, elem_id="pq-fb-submit", size="md")
+
+        # -- events --
+        ask_inputs = [question, session, domain, city, doc, script, lang]
+        ask_outputs = [question, chatbot, session, sources, fb_line]
+        common = {"api_visibility": "private"}
+        question.submit(app.respond, ask_inputs, ask_outputs, concurrency_limit=4, **common)
+        send.click(app.respond, ask_inputs, ask_outputs, concurrency_limit=4, **common)
+        for q, btn in example_buttons:
+            btn.click(lambda q=q: q, None, question, queue=False, **common).then(
+                app.respond, ask_inputs, ask_outputs, concurrency_limit=4, **common
+            )
+        reset_outputs = [chatbot, session, sources, question, fb_line, rating, comment]
+        clear.click(app.new_chat, [session, lang], reset_outputs, **common)
+        chatbot.clear(app.new_chat, [session, lang], reset_outputs, **common)  # the chatbot's own 🗑
+        script.change(app.rerender, [session, script, lang], [chatbot, sources], **common)
+        large.change(None, [large], None, js=LARGE_TEXT_JS, **common)
+        chatbot.like(app.on_like, [session, lang], [session, fb_line, rating, comment, feedback_box], **common)
+        rating.input(app.on_rating, [session, rating, lang], [session, fb_line], **common)
+        fb_submit.click(app.submit_feedback, [session, rating, comment, lang], [session, fb_line, rating, comment], **common)
+
+        def switch_language(lang_value: str, sess: Session, script_value: str, dom: str, cty: str, dc: str) -> tuple[Any, ...]:
+            """Relabel every control and repaint the conversation in the chosen language."""
+            s = strings(lang_value)
+            conv = converter(script_value)
+            return (
+                _header_html(s, settings),
+                _h2(s.settings_title),
+                gr.update(label=s.language_label),
+                gr.update(label=s.script_label, choices=[(s.script_simplified, "simplified"), (s.script_traditional, "traditional")]),
+                gr.update(label=s.large_text_label),
+                _h2(s.filters_title),
+                gr.update(label=s.domain_label, choices=_choices(s, [(d, d) for d in DOMAINS]), value=dom),
+                gr.update(label=s.city_label, choices=_choices(s, [(c, c) for c in app.cities()]), value=cty),
+                gr.update(label=s.doc_label, choices=_choices(s, app.documents()), value=dc),
+                _h2(s.examples_title),
+                gr.update(label=s.chatbot_label, placeholder=s.chat_placeholder, value=render_chat(sess.turns, s, script_value)),
+                gr.update(label=s.question_label, placeholder=s.question_placeholder),
+                gr.update(value=s.send),
+                gr.update(value=s.new_chat),
+                f'<p class="pq-privacy">{C.esc(s.privacy_note)}</p>',
+                gr.update(label=s.sources_title),
+                C.sources_panel(last_passages(sess.turns), s, conv),
+                gr.update(label=s.feedback_title),
+                app.feedback_line(sess, s),
+                gr.update(label=s.feedback_title, choices=[(s.rating_up, "up"), (s.rating_down, "down")]),
+                gr.update(label=s.comment_label, placeholder=s.comment_placeholder),
+                gr.update(value=s.submit_feedback),
+            )
+
+        lang.change(
+            switch_language,
+            [lang, session, script, domain, city, doc],
+            [header, settings_title, lang, script, large, filters_title, domain, city, doc, examples_title,
+             chatbot, question, send, clear, privacy, sources_box, sources, feedback_box, fb_line, rating,
+             comment, fb_submit],
+            **common,
+        ).then(None, [lang], None, js=LANG_JS, **common)
+
+        def refresh_filters() -> tuple[Any, ...]:
+            """Documents may have been ingested since the page was built: refresh the lists."""
+            return (
+                gr.update(choices=_choices(zh, [(c, c) for c in app.cities()])),
+                gr.update(choices=_choices(zh, app.documents())),
+            )
+
+        demo.load(None, None, [large], js=ON_LOAD_JS, **common)
+        demo.load(refresh_filters, None, [city, doc], **common)
+    return demo
+
+
+def _h2(text: str) -> str:
+    """A panel heading (real heading elements let screen-reader users jump between panels)."""
+    return f'<h2 class="pq-h2">{C.esc(text)}</h2>'
+
+
+def _header_html(s: Strings, settings: Settings) -> str:
+    """Title, one-line purpose and the answer-mode indicator."""
+    return (
+        f'<header class="pq-top"><div class="pq-brand"><h1 class="pq-h1">{C.esc(s.title)}</h1>'
+        f'<p class="pq-sub">{C.esc(s.subtitle)}</p></div>{C.mode_badge(settings, s)}</header>'
+    )
+
+
+__all__ = ["build_blocks", "mount_options", "ChatApp", "Session", "Turn", "render_chat"]

@@ -1,0 +1,263 @@
+"""Pure HTML builders for the chat UI: answers, citation cards, sources, copy text.
+
+Everything here is a function of plain data (``Answer``, ``Passage``, ``Strings``), so
+it is unit-tested without a browser. One rule holds throughout: **every piece of
+document, model or user text goes through ``esc`` before it is put into HTML.** The
+chatbot renders our strings as HTML (with Markdown off), so escaping here is what keeps
+a passage containing ``<script>``, ``<img onerror=…>`` or ``![x](http://…)`` inert text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from rag.config import Settings
+from rag.text.normalize import has_cjk
+from rag.text.script import to_traditional
+from rag.types import Answer, Citation, Passage
+from ui.i18n import Strings
+
+# Display conversion: identity for Simplified, OpenCC s2t for Traditional.
+Convert = Callable[[str], str]
+
+# "[1]", "[2]" markers the answerers put after supported sentences.
+_REF_MARK = re.compile(r"\[(\d{1,3})\]")
+
+
+def identity(text: str) -> str:
+    """The Simplified-script display converter (the corpus is stored Simplified)."""
+    return text
+
+
+def esc(text: str | None) -> str:
+    """HTML-escape text, quotes included, so it can go into element bodies and attributes."""
+    return html.escape(text or "", quote=True)
+
+
+def paragraphs(text: str) -> str:
+    """Escaped text as ``<p>`` blocks, one per line; the chatbot does not render Markdown."""
+    lines = [line.strip() for line in (text or "").split("\n")]
+    return "".join(f"<p>{esc(line)}</p>" for line in lines if line)
+
+
+def with_ref_marks(escaped: str, strings: Strings) -> str:
+    """Turn escaped ``[n]`` markers into labelled superscripts.
+
+    Runs on already-escaped HTML: ``[`` and digits are not touched by escaping, and the
+    replacement inserts only our own markup.
+    """
+
+    def sub(m: re.Match[str]) -> str:
+        n = m.group(1)
+        label = esc(strings.citation_aria.format(n=n))
+        return f'<sup class="pq-ref" aria-label="{label}">[{n}]</sup>'
+
+    return _REF_MARK.sub(sub, escaped)
+
+
+@dataclass(frozen=True)
+class QuoteSpan:
+    """Where a citation's quote sits inside a passage's text (offsets into ``passage.text``)."""
+
+    start: int
+    end: int
+
+
+def locate_quote(citation: Citation, passage: Passage) -> QuoteSpan | None:
+    """The quote's span in the passage text, or None when it is not there.
+
+    Citation offsets are document offsets, like the passage's own ``start``/``end``, so
+    the quote sits at ``citation.start - passage.start`` in the passage. That is checked
+    against the quote text (a stale index could shift offsets), and a plain text search
+    is the fallback, so a highlight is never put on the wrong words.
+    """
+    s, e = citation.start - passage.start, citation.end - passage.start
+    if 0 <= s < e <= len(passage.text) and passage.text[s:e] == citation.quote:
+        return QuoteSpan(s, e)
+    if citation.quote:
+        found = passage.text.find(citation.quote)
+        if found >= 0:
+            return QuoteSpan(found, found + len(citation.quote))
+    return None
+
+
+def _mark(quote: str, strings: Strings, convert: Convert) -> str:
+    """The escaped quote in ``<mark>``, with its start and end said in words for screen readers."""
+    return (
+        f'<mark class="pq-quote"><span class="pq-sr">{esc(strings.quote_start)}</span>'
+        f"{esc(convert(quote))}"
+        f'<span class="pq-sr">{esc(strings.quote_end)}</span></mark>'
+    )
+
+
+def highlight(text: str, span: QuoteSpan | None, strings: Strings, convert: Convert = identity) -> str:
+    """Escaped passage text with the quoted span in ``<mark>``.
+
+    The mark carries words for screen readers and a non-colour cue (underline, via CSS)
+    so the highlight is not conveyed by colour alone. Conversion to Traditional is done
+    per piece: OpenCC maps character for character, so the split points stay valid.
+    """
+    if span is None:
+        return paragraphs(convert(text))
+    before, quote, after = text[: span.start], text[span.start : span.end], text[span.end :]
+    body = esc(convert(before)) + _mark(quote, strings, convert) + esc(convert(after))
+    # Line breaks inside a passage become one <br> each run: the text is escaped, so
+    # this only adds our own tags.
+    return "<p>" + re.sub(r"(?:\s*\n)+\s*", "<br>", body) + "</p>"
+
+
+def _meta_line(strings: Strings, section: str | None, issuer: str, date: str, convert: Convert) -> str:
+    """The section · issuer · date line as a description list (labels read aloud).
+
+    ``section=None`` leaves the section out (the sources list shows it in the summary).
+    """
+    items = [
+        (strings.section_label, section),
+        (strings.issuer_label, issuer),
+        (strings.date_label, date),
+    ]
+    if section is None:
+        items = items[1:]
+    parts = "".join(
+        f'<div class="pq-meta-item"><dt>{esc(label)}</dt><dd>{esc(convert(value) if value else strings.unknown)}</dd></div>'
+        for label, value in items
+    )
+    return f'<dl class="pq-meta">{parts}</dl>'
+
+
+def citation_card(citation: Citation, passages: Sequence[Passage], strings: Strings, convert: Convert = identity) -> str:
+    """One numbered card: title, section, issuer, date; expands to the passage with the quote marked."""
+    passage = next((p for p in passages if p.chunk_id == citation.chunk_id), None)
+    span = locate_quote(citation, passage) if passage is not None else None
+    if passage is not None and span is not None:
+        body = highlight(passage.text, span, strings, convert)
+    else:
+        # The passage is not at hand or the quote is not in it: say so and show the quote
+        # itself, rather than highlighting words that were not cited.
+        body = (
+            f'<p class="pq-note">{esc(strings.quote_missing)}</p>'
+            f"<p>{_mark(citation.quote, strings, convert)}</p>"
+        )
+    return (
+        f'<li class="pq-cite" aria-label="{esc(strings.citation_aria.format(n=citation.n))}">'
+        f'<div class="pq-cite-head"><span class="pq-num" aria-hidden="true">{citation.n}</span>'
+        f'<span class="pq-title">《{esc(convert(citation.title))}》</span></div>'
+        f"{_meta_line(strings, citation.section, citation.issuer, citation.date, convert)}"
+        f'<details class="pq-passage"><summary>{esc(strings.open_passage)}</summary>'
+        f'<div class="pq-passage-text">{body}</div></details></li>'
+    )
+
+
+def citation_cards(answer: Answer, strings: Strings, convert: Convert = identity) -> str:
+    """The numbered citation cards under an answer (empty for refusals)."""
+    if not answer.citations:
+        return ""
+    cards = "".join(citation_card(c, answer.passages, strings, convert) for c in answer.citations)
+    return (
+        f'<section class="pq-cites" aria-label="{esc(strings.citations_title)}">'
+        f'<h3 class="pq-h">{esc(strings.citations_title)}</h3><ol class="pq-cite-list">{cards}</ol></section>'
+    )
+
+
+def copy_text(answer: Answer, strings: Strings, convert: Convert = identity) -> str:
+    """Plain text to paste into a memo: the answer, then the numbered reference list."""
+    lines = [convert(answer.answer).strip()]
+    if answer.citations:
+        lines += ["", strings.references_heading]
+        for c in answer.citations:
+            where = " · ".join(convert(x) for x in (f"《{c.title}》", c.section, c.issuer, c.date) if x and x != "《》")
+            lines.append(f"[{c.n}] {where}")
+            lines.append(f"    「{convert(c.quote)}」")
+    return "\n".join(lines)
+
+
+def answer_html(answer: Answer, strings: Strings, convert: Convert = identity) -> str:
+    """The assistant message for a finished answer: badge, text, notes, citation cards, copy button.
+
+    The copy text rides along in a hidden ``<pre>``; the page script copies it when the
+    button is pressed, so each answer in the history keeps its own copy button.
+    """
+    if answer.refused:
+        badge = f'<p class="pq-badge pq-badge-refused"><span aria-hidden="true">⚠ </span>{esc(strings.refused_badge)}</p>'
+    else:
+        badge = ""
+    notes = ""
+    if answer.status.startswith("llm_fallback"):
+        notes = f'<p class="pq-note pq-fallback"><span aria-hidden="true">ⓘ </span>{esc(strings.fallback_note)}</p>'
+    body = with_ref_marks(paragraphs(convert(answer.answer)), strings)
+    # The chatbot sanitizer drops data-* and aria-* attributes, so the page script finds
+    # its messages and the text to copy in hidden elements next to the button.
+    copy = (
+        f'<div class="pq-actions"><button type="button" class="pq-copy">{esc(strings.copy_button)}</button>'
+        f'<span class="pq-copy-status" role="status"></span>'
+        f'<span class="pq-copy-done" hidden>{esc(strings.copied)}</span>'
+        f'<span class="pq-copy-fail" hidden>{esc(strings.copy_failed)}</span></div>'
+        f'<pre class="pq-copy-text" hidden>{esc(copy_text(answer, strings, convert))}</pre>'
+    )
+    return (
+        f'<div class="pq-answer" lang="{content_lang(answer.answer, convert)}">'
+        f'{badge}<div class="pq-answer-text">{body}</div>{notes}'
+        f"{citation_cards(answer, strings, convert)}{copy}</div>"
+    )
+
+
+def content_lang(text: str, convert: Convert) -> str:
+    """BCP 47 tag of answer/document text, so screen readers pick the right voice."""
+    if not has_cjk(text):
+        return "en"
+    return "zh-Hant" if convert is to_traditional else "zh-Hans"
+
+
+def progress_html(statuses: Sequence[str], partial: str, strings: Strings, convert: Convert = identity) -> str:
+    """The assistant message while the pipeline works: status lines, then the streamed text."""
+    if partial:
+        return f'<div class="pq-answer pq-streaming"><div class="pq-answer-text">{paragraphs(convert(partial))}</div></div>'
+    last = statuses[-1] if statuses else strings.working
+    return f'<p class="pq-status" role="status"><span class="pq-spinner" aria-hidden="true"></span>{esc(convert(last))}</p>'
+
+
+def error_html(message: str) -> str:
+    """An error shown in the conversation, in words (not just a red colour)."""
+    return f'<p class="pq-badge pq-badge-error"><span aria-hidden="true">⚠ </span>{esc(message)}</p>'
+
+
+def user_html(question: str) -> str:
+    """The user's own message, escaped like everything else."""
+    return f'<div class="pq-user-text">{paragraphs(question)}</div>'
+
+
+def sources_panel(passages: Sequence[Passage], strings: Strings, convert: Convert = identity) -> str:
+    """The list of retrieved passages for the latest question, each expandable."""
+    if not passages:
+        return f'<p class="pq-empty">{esc(strings.sources_empty)}</p>'
+    items = []
+    for i, p in enumerate(passages, 1):
+        label = strings.source_item.format(n=i)
+        items.append(
+            f'<li class="pq-source"><details><summary><span class="pq-source-n">{esc(label)}</span> '
+            f'<span class="pq-title">《{esc(convert(p.title))}》</span>'
+            f'<span class="pq-source-section">{esc(convert(p.section))}</span></summary>'
+            f"{_meta_line(strings, None, str(p.meta.get('issuer', '')), str(p.meta.get('date', '')), convert)}"
+            f'<p class="pq-score">{esc(strings.score_label)}：{p.score:.2f}</p>'
+            f'<div class="pq-passage-text">{paragraphs(convert(p.text))}</div></details></li>'
+        )
+    return f'<ol class="pq-source-list" aria-label="{esc(strings.sources_title)}">{"".join(items)}</ol>'
+
+
+def uses_llm(settings: Settings) -> bool:
+    """Whether answers come from the LLM: mode 'llm', or 'auto' with an endpoint configured."""
+    mode = settings.answer.mode
+    return mode == "llm" or (mode == "auto" and bool(settings.llm.base_url))
+
+
+def mode_badge(settings: Settings, strings: Strings) -> str:
+    """The visible indicator 「离线抽取式」 or 「大模型：<model>」."""
+    text = strings.mode_llm.format(model=settings.llm.model) if uses_llm(settings) else strings.mode_extractive
+    kind = "llm" if uses_llm(settings) else "extractive"
+    return (
+        f'<p class="pq-mode pq-mode-{kind}"><span class="pq-mode-label">{esc(strings.mode_label)}：</span>'
+        f"<strong>「{esc(text)}」</strong></p>"
+    )
