@@ -346,8 +346,9 @@ def _place_core(name: str) -> str:
 def _extend_with_counted_noun(sentence: str, end: int, weights: dict[str, float]) -> int:
     """«2000多名» + «医师» when the question asks about 医师: the answer names what it counts."""
     rest = fold_for_search(sentence[end : end + 8])
-    best = max((t for t in weights if rest.startswith(t)), key=len, default="")
-    return end + len(best)
+    # Only a whole noun: «2000多名医师，» yes, «13家线下智能养老服务站点» no (线下 is not what is counted).
+    fits = [t for t in weights if rest.startswith(t) and not re.match(r"[\u4e00-\u9fff]", rest[len(t) : len(t) + 1].replace("的", ""))]
+    return end + len(max(fits, key=len, default=""))
 
 
 def _context_score(sentence: str, m: re.Match[str], weights: dict[str, float]) -> float:

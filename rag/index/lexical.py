@@ -7,6 +7,7 @@ stamped with the store's revision: a stale index is rebuilt, a fresh one just lo
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import threading
 from pathlib import Path
@@ -58,6 +59,8 @@ class LexicalIndex:
 
     def _build(self, chunks: list[Chunk], revision: str) -> None:
         import bm25s
+
+        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
 
         tokens = [tokenize(c.section.split(" > ")[-1] + "\n" + c.text) for c in chunks]
         bm25 = None
