@@ -30,6 +30,9 @@ class EmbeddingSettings(BaseModel):
         "'sentence-transformers:<model name or local path>' (needs the 'st' extra).",
     )
     batch_size: int = Field(32, ge=1, description="Passages embedded per call.")
+    threads: int = Field(
+        1, ge=1, le=64, description="CPU threads of the bundled models; 1 keeps query latency low under load."
+    )
 
 
 class ChunkSettings(BaseModel):

@@ -22,7 +22,7 @@ class Index:
 
     @cached_property
     def embeddings(self) -> CachedEmbeddings:
-        model = make_embeddings(self.settings.embedding.model)
+        model = make_embeddings(self.settings.embedding.model, self.settings.embedding.threads)
         return CachedEmbeddings(model, self.settings.cache_dir, self.settings.embedding.batch_size)
 
     @cached_property
