@@ -24,7 +24,9 @@ from eval.datasets import Item, load_dialogue_turns, load_gold, load_squad
 from eval.metrics import KS, hit_at, mrr, ndcg_at, percentile, precision_recall
 from rag.config import Settings, get_settings
 from rag.index.docstore import DocStore
+from rag.condense import condense
 from rag.pipeline import Pipeline, final_answer
+from rag.retrieve import Filters
 from rag.types import DocumentMeta, Passage
 
 from eval.args import MODES, add_arguments  # noqa: F401  (re-exported for the CLI)
@@ -86,11 +88,9 @@ def evaluate(pipe: Pipeline, items: list[Item], answers: bool, k: int = 10, prog
 
         bar = tqdm(total=len(items), desc="questions", unit="q", leave=False, file=sys.stderr)
     for item in items:
-        from rag.condense import condense
-
         q = condense(item.question, item.history)
         t0 = time.perf_counter()
-        passages = pipe.retrieve(q, pipe_filters(), k)
+        passages = pipe.retrieve(q, Filters(), k)
         ms = (time.perf_counter() - t0) * 1000
         rec = Record(item, passages, relevance(item, passages, pipe.index.docs), ms)
         if answers:
@@ -103,12 +103,6 @@ def evaluate(pipe: Pipeline, items: list[Item], answers: bool, k: int = 10, prog
     if bar:
         bar.close()
     return records
-
-
-def pipe_filters():  # type: ignore[no-untyped-def]
-    from rag.retrieve import Filters
-
-    return Filters()
 
 
 def fold(text: str) -> str:

@@ -36,7 +36,7 @@ from rag.ingest.indexer import Indexer
 from rag.retrieve import Filters, Searcher
 from rag.text.normalize import has_cjk
 from rag.text.script import is_traditional, to_traditional
-from rag.types import Answer, AnswerEvent, Citation, Event, Passage, PassagesEvent, StatusEvent, TokenEvent
+from rag.types import Answer, AnswerEvent, Event, Passage, PassagesEvent, StatusEvent, TokenEvent
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ class Pipeline:
         else:
             yield from self.compose_llm(llm, q, standalone, passages, llm_down)
 
-    # ---- the LLM mode (issue 4) ----------------------------------------------------
+    # ---- the LLM mode ----------------------------------------------------
 
     def uses_llm(self) -> bool:
         """LLM mode: asked for, or 'auto' with an endpoint configured."""
@@ -300,4 +300,4 @@ def final_answer(events: Iterator[Event]) -> Answer:
     return result
 
 
-__all__ = ["Pipeline", "answer", "final_answer", "default_pipeline", "Citation"]
+__all__ = ["Pipeline", "answer", "final_answer", "default_pipeline"]
