@@ -29,7 +29,7 @@ from rag.pipeline import Pipeline
 from rag.text.script import to_simplified, to_traditional
 from rag.types import Answer, AnswerEvent, PassagesEvent, StatusEvent, TokenEvent
 from ui import components as C
-from ui.i18n import DOMAINS, EXAMPLES, Lang, Strings, strings
+from ui.i18n import DOMAINS, EXAMPLES, Strings, strings
 
 from rag.feedback import FEEDBACK_FILE, FeedbackStore
 

@@ -40,7 +40,6 @@ _ORG = re.compile(
 # Verbs and generic heads that make an «organisation» match say nothing specific.
 _ORG_LEAD = re.compile(r"^(?:借助|通过|利用|依托|联合|由|在|与|和|向|对|为|让|推动|优化|健全)+")
 _GENERIC_ORG = frozenset({"互联网平台", "网络平台", "平台", "政府", "企业", "公司", "部门", "中心", "政府部门", "龙头企业"})
-_CLAUSE = re.compile(r"[^，,；;。！？!?]+[，,；;。！？!?]?")
 
 
 @dataclass

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import InputError, LoadError, PolicyQAError
+from rag.errors import InputError, LoadError
 from rag.index.index import Index
 from rag.index.store import chunk_metadata
 from rag.ingest.chunk import CHUNKER_VERSION, chunk_document, embedding_text
@@ -244,8 +244,9 @@ class Indexer:
         if vectors.count() == docs.count_chunks():
             return
         have = vectors.ids()
-        missing = [c for c in docs.chunks() if c.chunk_id not in have]
-        stale = list(have - {c.chunk_id for c in docs.chunks()})
+        chunks = docs.chunks()
+        missing = [c for c in chunks if c.chunk_id not in have]
+        stale = list(have - {c.chunk_id for c in chunks})
         vectors.delete(stale)
         if missing:
             metas = {}

@@ -20,7 +20,7 @@ from rag.config import Settings
 from rag.ingest.indexer import Indexer
 from rag.pipeline import Pipeline, final_answer
 from rag.retrieve import Filters
-from rag.types import AnswerEvent, DocumentMeta, Event, Passage, PassagesEvent, StatusEvent, TokenEvent
+from rag.types import AnswerEvent, DocumentMeta, Event, PassagesEvent, StatusEvent, TokenEvent
 from tests.conftest import REPO, make_settings
 from tests.fakes.openai_server import (  # noqa: F401 - fixtures
     FakeOpenAIServer,
