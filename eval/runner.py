@@ -54,26 +54,32 @@ def eval_settings(base: Settings, home: Path, args: argparse.Namespace) -> Setti
 
 
 def relevance(item: Item, passages: list[Passage], docs: DocStore) -> list[bool]:
-    """Which passages hold a gold anchor (by span overlap, so chunking changes don't matter)."""
-    spans: list[tuple[str, int, int]] = []
+    """Which passages hold a gold anchor (by span overlap, so chunking changes don't matter).
+
+    An anchor that quotes a heading lies outside every chunk's span (headings become the
+    chunks' section path), so there a passage counts when its section path quotes it.
+    """
+    golds: list[tuple[str, int, int, str]] = []  # doc id, anchor span (-1: whole doc), anchor
     for g in item.gold:
         if not g.anchor:
-            spans.append((g.doc_id, -1, -1))
+            golds.append((g.doc_id, -1, -1, ""))
             continue
         doc = docs.document(g.doc_id)
         at = doc.text.find(g.anchor) if doc else -1
         if at >= 0:
-            spans.append((g.doc_id, at, at + len(g.anchor)))
+            golds.append((g.doc_id, at, at + len(g.anchor), g.anchor))
+
+    def holds(p: Passage, doc_id: str, s: int, e: int, anchor: str) -> bool:
+        if p.doc_id != doc_id:
+            return False
+        return s < 0 or min(p.end, e) - max(p.start, s) >= (e - s) / 2 or anchor in p.section
+
     out = []
     found: set[int] = set()
     for p in passages:
         # A gold span counts once: later chunks of the same context are not new hits
         # (this keeps nDCG within [0, 1] when a context is split into several chunks).
-        hit = next(
-            (i for i, (doc_id, s, e) in enumerate(spans)
-             if i not in found and p.doc_id == doc_id and (s < 0 or min(p.end, e) - max(p.start, s) >= (e - s) / 2)),
-            None,
-        )
+        hit = next((i for i, g in enumerate(golds) if i not in found and holds(p, *g)), None)
         if hit is not None:
             found.add(hit)
         out.append(hit is not None)
@@ -174,9 +180,11 @@ def summarize(records: list[Record], docs: DocStore) -> dict[str, Any]:
 
 
 def git_commit() -> str:
+    """The commit the code came from, marked ``-dirty`` when tracked files were changed:
+    a figure from uncommitted code must not pass for the commit's own."""
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, timeout=5).stdout.strip() or "unknown"
+        return subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=7"], capture_output=True,
+                              text=True, cwd=Path(__file__).parent, timeout=5).stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
 

@@ -42,7 +42,7 @@ def sweep(pipe: Pipeline, items: list[Item], weights: list[float]) -> dict[str, 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--squad", type=Path, help="SQuAD-format tuning file (e.g. cmrc2018_trial.json)")
-    ap.add_argument("--weights", default="0,0.2,0.3,0.4,0.5,0.6,0.7,0.8,1")
+    ap.add_argument("--weights", default="0,0.4,0.5,0.55,0.6,0.65,0.7,0.75,0.8,0.9,1")
     ap.add_argument("--embedding", help="embedding model to tune for")
     args = ap.parse_args()
     weights = [float(w) for w in args.weights.split(",")]

@@ -27,7 +27,7 @@ from rag.index.rerank import Reranker, make_reranker, rerank
 from rag.ingest.tags import chunk_tags
 from rag.text.normalize import fold_for_search
 from rag.text.synonyms import expand
-from rag.text.tokenize import tokenize_query
+from rag.text.tokenize import query_terms
 from rag.types import Chunk, DocumentMeta, Passage
 
 FILTER_KEYS = ("kind", "issuer", "city", "domain", "doc_id", "date_from", "date_to")
@@ -120,7 +120,7 @@ class Searcher:
         n_cand = max(s.candidates, k * 4)
 
         # Lexical side: every chunk scored.
-        tokens = tokenize_query(query)
+        tokens = query_terms(query)
         tokens += expand(query)
         lex = self.index.lexical.scores(tokens) * allowed
         t1 = time.perf_counter()

@@ -1,7 +1,8 @@
-"""BM25 over jieba tokens of the search-folded chunk text (bm25s, sparse matrices).
+"""BM25 over the words and character bigrams of the search-folded chunk text (bm25s).
 
 The index is derived from the document store and persisted next to the Chroma data,
-stamped with the store's revision: a stale index is rebuilt, a fresh one just loaded.
+stamped with the store's revision and the term scheme: a stale index is rebuilt, a
+fresh one just loaded.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
-from rag.text.tokenize import tokenize
+from rag.text.tokenize import index_terms
 from rag.types import Chunk
+
+# Bump when the terms change (`index_terms`): an index built with other terms would be
+# scored against questions tokenised the new way, silently and badly.
+TERMS_VERSION = "2"
 
 
 class LexicalIndex:
@@ -48,7 +53,7 @@ class LexicalIndex:
         if not stamp.exists():
             return False
         meta = json.loads(stamp.read_text(encoding="utf-8"))
-        if meta.get("revision") != revision:
+        if meta.get("revision") != revision or meta.get("terms") != TERMS_VERSION:
             return False
         import bm25s
 
@@ -62,7 +67,7 @@ class LexicalIndex:
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)  # it sets itself to DEBUG on import
 
-        tokens = [tokenize(c.section.split(" > ")[-1] + "\n" + c.text) for c in chunks]
+        tokens = [index_terms(c.section.split(" > ")[-1] + "\n" + c.text) for c in chunks]
         bm25 = None
         if chunks:
             bm25 = bm25s.BM25()
@@ -74,7 +79,7 @@ class LexicalIndex:
         if bm25 is not None:
             bm25.save(str(tmp / "bm25"), show_progress=False)
         ids = [c.chunk_id for c in chunks]
-        (tmp / "stamp.json").write_text(json.dumps({"revision": revision, "ids": ids}), encoding="utf-8")
+        (tmp / "stamp.json").write_text(json.dumps({"revision": revision, "terms": TERMS_VERSION, "ids": ids}), encoding="utf-8")
         shutil.rmtree(self.folder, ignore_errors=True)
         tmp.rename(self.folder)
         self._bm25 = bm25

@@ -3,6 +3,13 @@
 Documents and questions go through the same function so that both sides agree;
 questions additionally lose their question words (「是多少」「哪些」「怎么」…),
 which never occur in the answer passage and only add noise to BM25.
+
+The BM25 index uses `index_terms` / `query_terms`: the jieba words plus the character
+bigrams of every Chinese run. jieba cuts a question and the passage that answers it
+differently often enough (「智能养老院」 vs 「智能 养老 院」, a Traditional question
+folded to Simplified) that words alone miss matches; bigrams cannot disagree. On the
+tuning sets this lifts BM25-only hit@1 from 0.966 to 0.969 (CMRC 2018 trial) and from
+0.759 to 0.796 (gold dev).
 """
 
 from __future__ import annotations
@@ -78,3 +85,40 @@ def tokenize_query(text: str) -> list[str]:
 def _keep(token: str) -> bool:
     token = token.strip()
     return bool(token) and token not in STOPWORDS and bool(_TOKEN_OK.search(token))
+
+
+_CJK_RUN = re.compile(r"[\u3400-\u9fff]+")
+
+
+def _bigrams(run: str) -> list[str]:
+    # A one-character run adds nothing: jieba's words already hold it.
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def index_terms(text: str) -> list[str]:
+    """BM25 terms of a passage: its words, then the bigrams of each Chinese run."""
+    words = tokenize(text)
+    return words + [b for run in _CJK_RUN.findall(fold_for_search(text)) for b in _bigrams(run)]
+
+
+def query_terms(text: str) -> list[str]:
+    """BM25 terms of a question: words and bigrams, neither spanning a question word.
+
+    Runs are cut at question words rather than the words being deleted from the string,
+    so 「智能」 keeps its 「能」 while 「能否」 goes.
+    """
+    _init_jieba()
+    import jieba
+
+    runs: list[str] = []
+    current = ""
+    for token in jieba.cut(fold_for_search(text)):
+        if token in QUESTION_WORDS or not _CJK_RUN.fullmatch(token):
+            if current:
+                runs.append(current)
+            current = ""
+        else:
+            current += token
+    if current:
+        runs.append(current)
+    return tokenize_query(text) + [b for run in runs for b in _bigrams(run)]
