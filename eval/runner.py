@@ -26,7 +26,7 @@ from rag.config import Settings, get_settings
 from rag.index.docstore import DocStore
 from rag.condense import condense
 from rag.pipeline import Pipeline, final_answer
-from rag.retrieve import Filters
+from rag.retrieve import Filters, fusion_weight
 from rag.types import DocumentMeta, Passage
 
 from eval.args import MODES, add_arguments  # noqa: F401  (re-exported for the CLI)
@@ -228,7 +228,7 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
             "index_seconds": round(index_s, 1),
             "chunks": pipe.index.docs.count_chunks(),
             "embedding": settings.embedding.model,
-            "dense_weight": settings.retrieve.dense_weight,
+            "dense_weight": fusion_weight(settings),
             "settings_fingerprint": settings.fingerprint(),
             "git_commit": git_commit(),
             "time": datetime.now(timezone.utc).isoformat(timespec="seconds"),

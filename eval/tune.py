@@ -4,7 +4,10 @@ Indexes each tuning set once, then sweeps the dense weight of the score fusion a
 prints hit@1 / hit@5 / MRR per weight. The sets reported in the README (CMRC 2018 dev,
 gold test half) are never used here.
 
-    python -m eval.tune --squad ../shared/bench/cmrc2018_trial.json [--weights 0,0.2,...]
+    python -m eval.tune --squad ../shared/bench/cmrc2018_trial.json [--embedding NAME] [--write]
+
+``--write`` stores the chosen weight for the model in ``rag/fusion.toml``, where
+retrieval looks it up when POLICY_QA_RETRIEVE_DENSE_WEIGHT is not set.
 """
 
 from __future__ import annotations
@@ -13,7 +16,10 @@ import argparse
 import json
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
+
+FUSION_TOML = Path(__file__).resolve().parent.parent / "rag" / "fusion.toml"
 
 from eval.datasets import Item, load_gold, load_squad
 from eval.metrics import hit_at, mrr
@@ -21,7 +27,7 @@ from eval.runner import relevance
 from rag.config import get_settings
 from rag.ingest.indexer import Indexer
 from rag.pipeline import Pipeline
-from rag.retrieve import Filters
+from rag.retrieve import Filters, tuned_weights
 from rag.types import DocumentMeta
 
 
@@ -44,6 +50,7 @@ def main() -> None:
     ap.add_argument("--squad", type=Path, help="SQuAD-format tuning file (e.g. cmrc2018_trial.json)")
     ap.add_argument("--weights", default="0,0.4,0.5,0.55,0.6,0.65,0.7,0.75,0.8,0.9,1")
     ap.add_argument("--embedding", help="embedding model to tune for")
+    ap.add_argument("--write", action="store_true", help="store the chosen weight for the model in rag/fusion.toml")
     args = ap.parse_args()
     weights = [float(w) for w in args.weights.split(",")]
     base = get_settings()
@@ -65,6 +72,20 @@ def main() -> None:
         results["gold-dev"] = sweep(pipe, dev, weights)
     results["chosen"] = choose(results)
     print(json.dumps(results, ensure_ascii=False, indent=2))
+    if args.write:
+        write_weight(base.embedding.model, float(results["chosen"]))  # type: ignore[arg-type]
+        print(f"written to {FUSION_TOML}", file=sys.stderr)
+
+
+def write_weight(model: str, weight: float, path: Path = FUSION_TOML) -> None:
+    """Set ``model``'s weight in the fusion table, keeping its comments and other models."""
+    text = path.read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    weights = {**data.get("dense_weight", {}), model: weight}
+    rows = "".join(f"{json.dumps(name)} = {w:g}\n" for name, w in sorted(weights.items()))
+    header = text.split("default =")[0]
+    path.write_text(f"{header}default = {data['default']:g}\n\n[dense_weight]\n{rows}", encoding="utf-8")
+    tuned_weights.cache_clear()
 
 
 def choose(results: dict[str, object]) -> float:

@@ -65,8 +65,10 @@ class RetrieveSettings(BaseModel):
 
     k: int = Field(5, ge=1, le=50, description="Passages returned.")
     candidates: int = Field(40, ge=5, description="Candidates taken from each side before fusion.")
-    dense_weight: float = Field(
-        0.65, ge=0, le=1, description="Weight of the dense side in the fusion; BM25 gets 1 - this (tuned: python -m eval.tune)."
+    dense_weight: float | None = Field(
+        None, ge=0, le=1,
+        description="Weight of the dense side in the fusion (BM25 gets 1 - this). Unset: the weight tuned "
+        "for the embedding model in rag/fusion.toml (python -m eval.tune).",
     )
     reranker: str = Field(
         "none",

@@ -11,8 +11,10 @@ spans of one document) are pushed down so the top-k is not one paragraph five ti
 from __future__ import annotations
 
 import time
+import tomllib
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
+from importlib import resources
 from typing import Any
 
 import numpy as np
@@ -21,6 +23,7 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from rag.config import Settings
 from rag.errors import InputError
 from rag.index.index import Index
 from rag.index.rerank import Reranker, make_reranker, rerank
@@ -31,6 +34,24 @@ from rag.text.tokenize import query_terms
 from rag.types import Chunk, DocumentMeta, Passage
 
 FILTER_KEYS = ("kind", "issuer", "city", "domain", "doc_id", "date_from", "date_to")
+
+
+@cache
+def tuned_weights() -> dict[str, Any]:
+    """``rag/fusion.toml``: ``default`` and a ``dense_weight`` table per embedding model."""
+    return tomllib.loads(resources.files("rag").joinpath("fusion.toml").read_text(encoding="utf-8"))
+
+
+def fusion_weight(settings: Settings) -> float:
+    """The dense side's weight: the configured one, else the one tuned for this model.
+
+    Models differ in how far their cosines separate relevant passages (use-m3 far less
+    than e5-small on Chinese), so one weight for all would under- or over-trust some.
+    """
+    if settings.retrieve.dense_weight is not None:
+        return settings.retrieve.dense_weight
+    data = tuned_weights()
+    return float(data.get("dense_weight", {}).get(settings.embedding.model, data["default"]))
 
 
 @dataclass(frozen=True)
@@ -144,7 +165,8 @@ class Searcher:
             return []
         d = np.array([dense.get(i, 0.0) for i in cand], dtype=np.float32)
         l_ = np.array([lex[i] for i in cand], dtype=np.float32)
-        fused = s.dense_weight * _z(d) + (1 - s.dense_weight) * _z(l_)
+        w = fusion_weight(self.index.settings)
+        fused = w * _z(d) + (1 - w) * _z(l_)
         order = [cand[j] for j in np.argsort(-fused, kind="stable")]
         score = {cand[j]: float(fused[j]) for j in range(len(cand))}
         dscore = {cand[j]: float(d[j]) for j in range(len(cand))}

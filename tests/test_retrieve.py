@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import tomllib
+from pathlib import Path
+
 import pytest
 
+from rag.config import Settings
 from rag.errors import InputError
 from rag.pipeline import Pipeline
-from rag.retrieve import Filters, HybridRetriever
+from rag.retrieve import Filters, HybridRetriever, fusion_weight, tuned_weights
 
 
 def test_traditional_question_ranks_the_passage_with_the_answer_first(bundled: Pipeline) -> None:
@@ -62,3 +66,32 @@ def test_langchain_retriever_interface(bundled: Pipeline) -> None:
     assert len(docs) == 2
     assert "13家" in docs[0].page_content
     assert docs[0].metadata["doc_id"] == "digital-tech-urban-public-services"
+
+
+def test_fusion_weight_is_tuned_per_model_unless_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    s = Settings()
+    assert fusion_weight(s) == tuned_weights()["dense_weight"]["e5-small"]
+    unknown = s.model_copy(update={"embedding": s.embedding.model_copy(update={"model": "sentence-transformers:x"})})
+    assert fusion_weight(unknown) == tuned_weights()["default"]
+    monkeypatch.setenv("POLICY_QA_RETRIEVE_DENSE_WEIGHT", "0.2")
+    assert fusion_weight(Settings()) == 0.2
+
+
+def test_bm25_only_weight_ranks_by_lexical_score(bundled: Pipeline, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bundled.settings.retrieve, "dense_weight", 0.0)
+    passages = bundled.retrieve("长者码 老年食堂", Filters(), k=5)
+    scores = [p.lexical_score for p in passages]
+    assert scores == sorted(scores, reverse=True) and "长者码" in passages[0].text
+
+
+def test_tuning_writes_the_chosen_weight_for_one_model_and_keeps_the_rest(tmp_path: Path) -> None:
+    from eval.tune import FUSION_TOML, write_weight
+
+    table = tmp_path / "fusion.toml"
+    table.write_text(FUSION_TOML.read_text(encoding="utf-8"), encoding="utf-8")
+    write_weight("use-m3", 0.3, table)
+    data = tomllib.loads(table.read_text(encoding="utf-8"))
+    assert data["dense_weight"]["use-m3"] == 0.3
+    assert data["dense_weight"]["e5-small"] == tuned_weights()["dense_weight"]["e5-small"]
+    assert data["default"] == tuned_weights()["default"]
+    assert table.read_text(encoding="utf-8").startswith("# Weight of the dense side")

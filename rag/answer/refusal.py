@@ -2,7 +2,7 @@
 
 First, hard checks of what the question pins down (`unsupported_constraints`: years,
 places, the kind of number or date asked for). Then two scores, calibrated on the dev half of the gold set (``eval/data/gold.jsonl``) with
-``python -m eval calibrate``; the thresholds live in ``refusal.toml`` beside this file:
+``python -m eval.calibrate --write``; the thresholds live in ``refusal.toml`` beside this file:
 
 * ``coverage``: the idf-weighted share of the question's terms found in the best
   sentence (and its heading). A term the corpus never uses weighs most, so a question
