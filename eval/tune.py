@@ -19,8 +19,6 @@ import tempfile
 import tomllib
 from pathlib import Path
 
-FUSION_TOML = Path(__file__).resolve().parent.parent / "rag" / "fusion.toml"
-
 from eval.datasets import Item, load_gold, load_squad
 from eval.metrics import hit_at, mrr
 from eval.runner import relevance
@@ -29,6 +27,8 @@ from rag.ingest.indexer import Indexer
 from rag.pipeline import Pipeline
 from rag.retrieve import Filters, tuned_weights
 from rag.types import DocumentMeta
+
+FUSION_TOML = Path(__file__).resolve().parent.parent / "rag" / "fusion.toml"
 
 
 def sweep(pipe: Pipeline, items: list[Item], weights: list[float]) -> dict[str, dict[str, float]]:
