@@ -32,12 +32,15 @@ def _print_json(data: Any) -> None:
 def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.config import get_settings
     from rag.index.index import Index
+    from rag.index.lock import exclusive_home
     from rag.ingest.indexer import Indexer
 
-    indexer = Indexer(Index(get_settings()), progress=sys.stderr.isatty() or args.progress)
-    if args.rebuild:
-        indexer.rebuild()
-    report = indexer.ingest_paths([Path(p) for p in args.paths]) if args.paths else indexer.ingest_bundled()
+    settings = get_settings()
+    with exclusive_home(settings, "policy-qa ingest"):
+        indexer = Indexer(Index(settings), progress=sys.stderr.isatty() or args.progress)
+        if args.rebuild:
+            indexer.rebuild()
+        report = indexer.ingest_paths([Path(p) for p in args.paths]) if args.paths else indexer.ingest_bundled()
     if args.json:
         _print_json(report.public())
     else:

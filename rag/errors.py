@@ -36,3 +36,9 @@ class ModelMismatch(PolicyQAError):
 
 class LLMUnavailable(PolicyQAError):
     """The OpenAI-compatible endpoint failed, timed out or answered garbage."""
+
+
+class HomeBusy(PolicyQAError):
+    """Another process is writing the same embedded home (see rag/index/lock.py)."""
+
+    exit_code = 2

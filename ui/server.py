@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from rag.config import Settings, get_settings
 from rag.errors import PolicyQAError
 from rag.feedback import FEEDBACK_FILE, FeedbackStore
+from rag.index.lock import exclusive_home
 from rag.pipeline import Pipeline
 from ui import admin, api
 from ui.api import ServerState, openai_error
@@ -212,13 +213,16 @@ def serve(host: str | None = None, port: int | None = None) -> None:
     import uvicorn
 
     settings = get_settings()
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.server.host,
-        port=port or settings.server.port,
-        proxy_headers=True,
-        log_level="info",
-        # An answer still running (e.g. waiting for the first index build) must not keep a
-        # stopped server alive forever.
-        timeout_graceful_shutdown=10,
-    )
+    host, port = host or settings.server.host, port or settings.server.port
+    # The server writes its home (first index build, admin uploads): one writer at a time.
+    with exclusive_home(settings, f"policy-qa serve on {host}:{port}"):
+        uvicorn.run(
+            create_app(settings),
+            host=host,
+            port=port,
+            proxy_headers=True,
+            log_level="info",
+            # An answer still running (e.g. waiting for the first index build) must not
+            # keep a stopped server alive forever.
+            timeout_graceful_shutdown=10,
+        )
