@@ -36,7 +36,12 @@ CREATE TABLE IF NOT EXISTS feedback (
 
 
 class FeedbackStore:
-    """Append-only feedback rows; safe to use from many threads (one connection per call)."""
+    """Feedback rows; safe to use from many threads (one connection per call).
+
+    A chat rating is written the moment the thumb is clicked (a tab closed right after
+    must not lose it); the optional comment, a changed mind or a withdrawn thumb then
+    update or delete that same row.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -81,6 +86,26 @@ class FeedbackStore:
                 row,
             )
             return int(cur.lastrowid or 0)
+
+    def update(self, row_id: int, *, rating: Literal["up", "down"] | None = None, comment: str | None = None) -> bool:
+        """Change a row's rating and/or comment (redacted); False when the row is gone."""
+        if rating is not None and rating not in RATINGS:
+            raise InputError(f"rating must be 'up' or 'down', got {rating!r}")
+        sets = [(col, val) for col, val in (("rating", rating), ("comment", None if comment is None else redact(comment)))
+                if val is not None]
+        if not sets:
+            return True
+        with self._db() as db:
+            cur = db.execute(
+                f"UPDATE feedback SET {', '.join(f'{col}=?' for col, _ in sets)} WHERE id=?",  # column names are fixed above, values bound
+                [val for _, val in sets] + [row_id],
+            )
+            return cur.rowcount == 1
+
+    def delete(self, row_id: int) -> bool:
+        """Remove a row (a rating the user withdrew); False when it was already gone."""
+        with self._db() as db:
+            return db.execute("DELETE FROM feedback WHERE id=?", (row_id,)).rowcount == 1
 
     def list(self, limit: int = 100) -> list[dict[str, Any]]:
         """The newest ``limit`` rows, newest first."""

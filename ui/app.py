@@ -139,10 +139,11 @@ class Turn:
 
 @dataclass
 class Session:
-    """Per-browser-tab state: the turns so far and a rating not yet written."""
+    """Per-browser-tab state: the turns so far and the ratings given to them."""
 
     turns: list[Turn] = field(default_factory=list)
-    pending: tuple[int, Rating] | None = None  # (turn index, rating) awaiting its optional comment
+    pending: tuple[int, Rating] | None = None  # (turn index, rating) the comment box will attach to
+    rated: dict[int, int] = field(default_factory=dict)  # turn index -> its feedback row id
 
 
 def converter(script: str) -> C.Convert:
@@ -228,7 +229,6 @@ class ChatApp:
         if not question:
             yield gr.update(), gr.update(), session, gr.update(), gr.update()
             return
-        self.flush_feedback(session)
         # The question may arrive in Traditional script; the pipeline folds it itself,
         # and the display converter is applied to what we show.
         history = history_of(session.turns)
@@ -267,8 +267,7 @@ class ChatApp:
         yield gr.update(), render_chat(session.turns, s, script), session, sources, self.feedback_line(session, s)
 
     def new_chat(self, session: Session, lang: str) -> tuple[Any, ...]:
-        """Clear the conversation (after writing any rating still pending)."""
-        self.flush_feedback(session)
+        """Clear the conversation (ratings were written when they were given)."""
         s = strings(lang)
         return [], Session(), C.sources_panel([], s), "", self.feedback_line(Session(), s), gr.update(value=None), ""
 
@@ -286,34 +285,42 @@ class ChatApp:
             self._store = FeedbackStore(self.settings.home / FEEDBACK_FILE)
         return self._store
 
-    def record(self, session: Session, turn_index: int, rating: Rating, comment: str = "") -> bool:
-        """Write one rating; False when there is no answer at that index."""
-        store = self.store()
-        if not (0 <= turn_index < len(session.turns)):
+    def record(self, session: Session, turn_index: int, rating: Rating, comment: str | None = None) -> bool:
+        """Write the rating (and comment) of one answer: a new row, or an update of the row
+        this tab already wrote for it. False when there is no answer at that index or the
+        store failed (logged)."""
+        if not 0 <= turn_index < len(session.turns):
             return False
         turn = session.turns[turn_index]
-        if turn.answer is None:
-            return False
         a = turn.answer
-        store.add(
-            question=turn.question,
-            answer=a.answer,
-            rating=rating,
-            comment=comment.strip(),
-            citations=[c.public() for c in a.citations],
-            mode=a.mode,
-        )
-        return True
+        if a is None:
+            return False
+        store = self.store()
+        try:
+            row = session.rated.get(turn_index)
+            if row is not None and store.update(row, rating=rating, comment=None if comment is None else comment.strip()):
+                return True
+            session.rated[turn_index] = store.add(
+                question=turn.question,
+                answer=a.answer,
+                rating=rating,
+                comment=(comment or "").strip(),
+                citations=[c.public() for c in a.citations],
+                mode=a.mode,
+            )
+            return True
+        except Exception:
+            log.exception("could not store feedback")
+            return False
 
-    def flush_feedback(self, session: Session) -> None:
-        """Write a rating whose comment never came: a rating alone still counts."""
-        if session.pending is not None:
-            index, rating = session.pending
-            session.pending = None
+    def withdraw(self, session: Session, turn_index: int) -> None:
+        """The thumb was clicked again: the rating no longer stands."""
+        row = session.rated.pop(turn_index, None)
+        if row is not None:
             try:
-                self.record(session, index, rating)
+                self.store().delete(row)
             except Exception:
-                log.exception("could not store feedback")
+                log.exception("could not delete feedback")
 
     def feedback_line(self, session: Session, s: Strings) -> str:
         """The sentence above the rating controls: which answer is being rated."""
@@ -328,15 +335,15 @@ class ChatApp:
         s = strings(lang)
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turn_index = int(index) // 2
-        previous = session.pending
         if data.liked is True or data.liked is False:
             rating: Rating = "up" if data.liked else "down"
-            if previous is not None and previous[0] != turn_index:
-                self.flush_feedback(session)
+            self.record(session, turn_index, rating)  # stored now; a comment may follow
             session.pending = (turn_index, rating)
             # Open the rating panel so the optional comment box is right there.
             return session, self.feedback_line(session, s), gr.update(value=rating), "", gr.Accordion(open=True)
-        session.pending = None  # the thumb was clicked again: the rating was withdrawn
+        self.withdraw(session, turn_index)
+        if session.pending is not None and session.pending[0] == turn_index:
+            session.pending = None
         return session, self.feedback_line(session, s), gr.update(value=None), "", gr.Accordion()
 
     def on_rating(self, session: Session, rating: str | None, lang: str) -> tuple[Any, ...]:
@@ -349,6 +356,7 @@ class ChatApp:
             return session, f'<p class="pq-fb-line">{C.esc(s.feedback_none)}</p>'
         index = session.pending[0] if session.pending is not None else answered[-1]
         session.pending = (index, rating)  # type: ignore[assignment]
+        self.record(session, index, rating)  # type: ignore[arg-type]
         return session, self.feedback_line(session, s)
 
     def submit_feedback(self, session: Session, rating: str | None, comment: str, lang: str) -> tuple[Any, ...]:
@@ -361,11 +369,7 @@ class ChatApp:
             return session, f'<p class="pq-fb-line">{C.esc(s.feedback_none)}</p>', gr.update(), gr.update()
         index, chosen = session.pending
         session.pending = None
-        try:
-            ok = self.record(session, index, chosen, comment or "")
-        except Exception:
-            log.exception("could not store feedback")
-            ok = False
+        ok = self.record(session, index, chosen, comment or "")
         msg = s.feedback_thanks if ok else s.feedback_unavailable
         return session, f'<p class="pq-fb-line" role="status">{C.esc(msg)}</p>', gr.update(value=None), ""
 

@@ -222,6 +222,39 @@ def test_respond_streams_then_shows_cards_and_feedback_is_stored(bundled: Pipeli
     assert rows[0]["mode"] == "extractive" and rows[0]["citations"][0]["n"] == 1
 
 
+def test_a_thumb_is_stored_on_click_and_the_comment_completes_the_same_row(bundled: Pipeline, tmp_path: Path) -> None:
+    settings = bundled.settings.model_copy(update={"home": tmp_path / "home"})  # its own feedback file
+    app = ChatApp(bundled, settings)
+    session = Session()
+    list(app.respond("常德建了多少家线下智能养老服务站点？", session, "", "", "", "simplified", "zh"))
+    list(app.respond("杭州老年食堂怎么付款？", session, "", "", "", "simplified", "zh"))
+    store = FeedbackStore(settings.home / FEEDBACK_FILE)
+
+    # 👎 on the first answer: written at once, before any comment (the tab may close now).
+    app.on_like(session, "zh", gr.LikeData(None, {"index": 1, "value": "", "liked": False}))
+    rows = store.list()
+    assert len(rows) == 1 and rows[0]["rating"] == "down" and "13家" in rows[0]["answer"]
+
+    # Changing one's mind, then commenting, updates that row instead of adding more.
+    app.on_like(session, "zh", gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
+    _, line, _, _ = app.submit_feedback(session, "up", "有用 13812345678", "zh")
+    rows = store.list()
+    assert ZH.feedback_thanks in line
+    assert len(rows) == 1 and rows[0]["rating"] == "up" and rows[0]["comment"].startswith("有用")
+    assert "13812345678" not in rows[0]["comment"]
+
+    # A thumb on the second answer is a second row; clicking it again withdraws it.
+    app.on_like(session, "zh", gr.LikeData(None, {"index": 3, "value": "", "liked": True}))
+    assert len(store.list()) == 2
+    app.on_like(session, "zh", gr.LikeData(None, {"index": 3, "value": "", "liked": None}))
+    rows = store.list()
+    assert len(rows) == 1 and "13家" in rows[0]["answer"]
+
+    # Nothing further is written when the chat is cleared.
+    app.new_chat(session, "zh")
+    assert len(store.list()) == 1
+
+
 def test_empty_and_overlong_questions(bundled: Pipeline) -> None:
     app = ChatApp(bundled, bundled.settings)
     session = Session()

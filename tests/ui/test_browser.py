@@ -274,11 +274,14 @@ def test_rating_with_comment_is_stored(page: Any, home: Path) -> None:
     # The thumb opens the rating panel on that answer; the comment is optional.
     page.wait_for_function("() => (document.querySelector('#pq-fb-line') || {innerText: ''}).innerText.includes('第 1 条')")
     assert page.locator("#pq-rating input[value='up']").is_checked()
+    # The thumb alone is already stored: a user who closes the tab now has still rated.
+    rows = FeedbackStore(home / FEEDBACK_FILE).list()
+    assert len(rows) == 1 and rows[0]["rating"] == "up" and rows[0]["comment"] == ""
     page.fill("#pq-comment textarea", "很有用，电话13812345678")
     page.click("#pq-fb-submit")
     page.wait_for_function("() => document.querySelector('#pq-fb-line').innerText.includes('感谢')")
     rows = FeedbackStore(home / FEEDBACK_FILE).list()
-    assert rows and rows[0]["rating"] == "up"
+    assert len(rows) == 1 and rows[0]["rating"] == "up"  # the comment completed the same row
     assert rows[0]["comment"].startswith("很有用") and "13812345678" not in rows[0]["comment"]
     assert "13家" in rows[0]["answer"] and rows[0]["citations"][0]["n"] == 1
 
