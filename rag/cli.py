@@ -37,7 +37,12 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     settings = get_settings()
     with exclusive_home(settings, "policy-qa ingest"):
-        indexer = Indexer(Index(settings), progress=sys.stderr.isatty() or args.progress)
+        index = Index(settings)
+        for doc_id in args.restore or []:
+            if not index.docs.restore(doc_id):
+                withdrawn = ", ".join(index.docs.withdrawn()) or "none"
+                raise InputError(f"--restore {doc_id}: not a withdrawn document (withdrawn: {withdrawn})")
+        indexer = Indexer(index, progress=sys.stderr.isatty() or args.progress)
         if args.rebuild:
             indexer.rebuild()
         report = indexer.ingest_paths([Path(p) for p in args.paths]) if args.paths else indexer.ingest_bundled()
@@ -53,6 +58,25 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     for line in report.errors:
         print(f"error: {line}", file=sys.stderr)
     return 1 if report.errors and not (report.added or report.updated or report.unchanged) else 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from rag.config import get_settings
+    from rag.index.index import Index
+    from rag.index.lock import exclusive_home
+    from rag.ingest.indexer import Indexer
+
+    settings = get_settings()
+    with exclusive_home(settings, "policy-qa remove"):
+        # Withdrawn, not just deleted: its file is still in the corpus it came from, and
+        # the next ingest must not bring it back.
+        if not Indexer(Index(settings)).remove(args.doc_id, withdraw=True):
+            raise InputError(f"{args.doc_id}: no such document (policy-qa docs lists them)")
+    if args.json:
+        _print_json({"withdrawn": args.doc_id})
+    else:
+        print(f"withdrew {args.doc_id}; policy-qa ingest --restore {args.doc_id} brings it back")
+    return 0
 
 
 def cmd_retrieve(args: argparse.Namespace) -> int:
@@ -142,11 +166,14 @@ def cmd_docs(args: argparse.Namespace) -> int:
     pipe = default_pipeline()
     pipe.ensure_index()
     rows = [{**m.to_dict(), "chunks": n} for m, n in pipe.index.docs.documents()]
+    withdrawn = [{"doc_id": d, "title": t, "at": at} for d, (t, at) in pipe.index.docs.withdrawn().items()]
     if args.json:
-        _print_json({"documents": rows})
+        _print_json({"documents": rows, "withdrawn": withdrawn})
     else:
         for r in rows:
             print(f"{r['doc_id']}\t{r['kind']}\t{r['chunks']} chunks\t{r['title']}")
+        for w in withdrawn:
+            print(f"{w['doc_id']}\twithdrawn {w['at']}\t{w['title']}  (policy-qa ingest --restore {w['doc_id']})")
     return 0
 
 
@@ -158,9 +185,15 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("ingest", help="index the bundled corpus, or the given files/folders (incremental)")
     s.add_argument("paths", nargs="*", help="files or folders (.txt .md .html .pdf .docx; a folder may hold manifest.toml)")
     s.add_argument("--rebuild", action="store_true", help="drop the index first and build it anew")
+    s.add_argument("--restore", action="append", metavar="DOC_ID", help="index a withdrawn document again (repeatable)")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
     s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("remove", help="withdraw a document from the index (ingest --restore undoes it)")
+    s.add_argument("doc_id", help="the document id (policy-qa docs lists them)")
+    s.add_argument("--json", action="store_true", help="print the result as JSON")
+    s.set_defaults(func=cmd_remove)
 
     s = sub.add_parser("retrieve", help="show the passages retrieved for a question")
     s.add_argument("question")

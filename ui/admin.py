@@ -80,9 +80,12 @@ def uploads_dir(state: ServerState) -> Path:
 @router.get("/documents", summary="Indexed documents with metadata and chunk counts")
 async def list_documents(state: Admin) -> dict[str, Any]:
     rows = await run_in_threadpool(state.pipeline.index.docs.documents)
+    withdrawn = await run_in_threadpool(state.pipeline.index.docs.withdrawn)
     uploaded = {e["id"] for e in read_uploads_manifest(uploads_dir(state))}
     return {
         "documents": [{**m.to_dict(), "chunks": n, "uploaded": m.doc_id in uploaded} for m, n in rows],
+        # Deleted from a corpus that still holds them; POST .../{doc_id}/restore undoes it.
+        "withdrawn": [{"doc_id": d, "title": t, "at": at} for d, (t, at) in withdrawn.items()],
     }
 
 
@@ -157,6 +160,8 @@ def _store_and_ingest(state: ServerState, entry: dict[str, Any], suffix: str, da
         backup = path.read_bytes() if path.exists() else None
         path.write_bytes(data)
         write_uploads_manifest(folder, [e for e in entries if e["id"] != entry["id"]] + [entry])
+        # Uploading a document is asking for it: an earlier withdrawal of this id is void.
+        state.pipeline.index.docs.restore(entry["id"])
         try:
             report = Indexer(state.pipeline.index).ingest_paths([folder])
             failed = [line for line in report.errors if path.name in line]
@@ -188,11 +193,12 @@ def _restore(folder: Path, entries: list[dict[str, Any]], path: Path, backup: by
 async def delete_document(doc_id: str, state: Admin) -> Any:
     def work() -> bool:
         with state.ingest_lock:
-            removed = Indexer(state.pipeline.index).remove(doc_id)
-            # An uploaded file goes too, or the next re-index would bring it back.
             folder = uploads_dir(state)
             entries = read_uploads_manifest(folder)
             mine = [e for e in entries if e["id"] == doc_id]
+            # A bundled (or folder) document stays in its corpus, so the deletion is
+            # recorded or the next re-index would bring it back; an upload is simply gone.
+            removed = Indexer(state.pipeline.index).remove(doc_id, withdraw=not mine)
             if mine:
                 write_uploads_manifest(folder, [e for e in entries if e["id"] != doc_id])
                 for e in mine:
@@ -207,8 +213,21 @@ async def delete_document(doc_id: str, state: Admin) -> Any:
 # ---- re-index jobs -----------------------------------------------------------------
 
 
+@router.post("/documents/{doc_id}/restore", status_code=202,
+             summary="Undo the deletion of a bundled document and re-index it in the background")
+async def restore_document(doc_id: str, state: Admin) -> dict[str, Any]:
+    if not await run_in_threadpool(state.pipeline.index.docs.restore, doc_id):
+        raise AdminError(404, f"{doc_id!r} is not a withdrawn document (GET /api/admin/documents lists them)")
+    return start_reindex(state)
+
+
 @router.post("/reindex", status_code=202, summary="Re-index the corpus and the uploads in the background")
 async def reindex(state: Admin) -> dict[str, Any]:
+    return start_reindex(state)
+
+
+def start_reindex(state: ServerState) -> dict[str, Any]:
+    """Queue a re-index job (bundled corpus, then uploads) and return it."""
     job_id = uuid.uuid4().hex[:12]
     job: dict[str, Any] = {
         "id": job_id, "state": "queued", "stage": "", "done": 0, "total": 2, "report": None, "error": "",

@@ -35,6 +35,13 @@ CREATE TABLE IF NOT EXISTS chunks (
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks(doc_id, ordinal);
 CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Documents an administrator deleted from a corpus that still holds them (the bundled
+-- manifest, a folder): ingest skips them until they are restored.
+CREATE TABLE IF NOT EXISTS withdrawn (
+    doc_id TEXT PRIMARY KEY,
+    title TEXT NOT NULL,
+    at TEXT NOT NULL             -- ISO 8601, UTC
+);
 """
 
 
@@ -93,6 +100,26 @@ class DocStore:
         with db:
             db.execute("DELETE FROM documents WHERE doc_id=?", (doc_id,))
         self._cache.pop(doc_id, None)
+
+    def withdraw(self, doc_id: str, title: str) -> None:
+        """Remember that ``doc_id`` was deleted on purpose (see `withdrawn`)."""
+        from datetime import UTC, datetime
+
+        db = self._db()
+        with db:
+            db.execute("INSERT OR REPLACE INTO withdrawn VALUES (?,?,?)",
+                       (doc_id, title, datetime.now(UTC).isoformat(timespec="seconds")))
+
+    def restore(self, doc_id: str) -> bool:
+        """Let ingest index ``doc_id`` again; False when it was not withdrawn."""
+        db = self._db()
+        with db:
+            return db.execute("DELETE FROM withdrawn WHERE doc_id=?", (doc_id,)).rowcount == 1
+
+    def withdrawn(self) -> dict[str, tuple[str, str]]:
+        """doc_id → (title, when) of every withdrawn document."""
+        rows = self._db().execute("SELECT doc_id, title, at FROM withdrawn ORDER BY at").fetchall()
+        return {d: (t, at) for d, t, at in rows}
 
     def set_info(self, key: str, value: str) -> None:
         db = self._db()

@@ -40,6 +40,7 @@ class IngestReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    withdrawn: list[str] = field(default_factory=list)  # skipped: deleted by an administrator
     errors: list[str] = field(default_factory=list)  # one line per file that failed
     warnings: list[str] = field(default_factory=list)
     chunks: int = 0  # chunks in the whole index afterwards
@@ -73,7 +74,7 @@ class Indexer:
             if p.is_file() and not entries:
                 raise InputError(f"{p}: unsupported file type")
             part = self.ingest_entries(entries, root=str(p.resolve()))
-            for name in ("added", "updated", "removed", "unchanged", "errors", "warnings"):
+            for name in ("added", "updated", "removed", "unchanged", "withdrawn", "errors", "warnings"):
                 getattr(report, name).extend(getattr(part, name))
             report.chunks = part.chunks
         return report
@@ -106,10 +107,17 @@ class Indexer:
         for doc_id in list(self.index.docs.hashes()):
             self.index.docs.delete(doc_id)
 
-    def remove(self, doc_id: str) -> bool:
-        """Delete one document and its chunks; False when it was not indexed."""
-        if self.index.docs.document(doc_id) is None:
+    def remove(self, doc_id: str, withdraw: bool = False) -> bool:
+        """Delete one document and its chunks; False when it was not indexed.
+
+        ``withdraw``: the document still exists where it came from (the bundled corpus,
+        a folder), so record the deletion and keep later ingests from bringing it back.
+        """
+        doc = self.index.docs.document(doc_id)
+        if doc is None:
             return False
+        if withdraw:
+            self.index.docs.withdraw(doc_id, doc.meta.title)
         self.index.vectors.delete(self.index.docs.chunk_ids(doc_id))
         self.index.docs.delete(doc_id)
         self.index.refresh_lexical()
@@ -122,11 +130,19 @@ class Indexer:
         self.index.vectors.collection()  # fail fast: store down or built with another model
         docs = self.index.docs
         known = docs.hashes(root)
+        withdrawn = docs.withdrawn()
         seen: set[str] = set()
         todo: list[tuple[Document, list[Chunk], bool]] = []
         for entry in entries:
             doc_id = entry.meta.doc_id
             seen.add(doc_id)
+            if doc_id in withdrawn:
+                report.withdrawn.append(doc_id)
+                report.warnings.append(
+                    f"{doc_id}: withdrawn by an administrator on {withdrawn[doc_id][1]}, not indexed "
+                    f"(policy-qa ingest --restore {doc_id} brings it back)"
+                )
+                continue
             try:
                 data = entry.path.read_bytes()
                 fixes = entry.fixes.read_bytes() if entry.fixes else b""

@@ -127,3 +127,22 @@ def test_clean_turns_a_traditional_gbk_file_into_the_canonical_text(cli, tmp_pat
     r = cli("clean", str(src))
     assert r.returncode == 0, r.stderr
     assert r.stdout == "随着数字技术发展，台湾\n"
+
+
+def test_remove_withdraws_a_bundled_document_until_restored(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("ingest").returncode == 0
+    r = cli("remove", DOC_ID)
+    assert r.returncode == 0 and f"--restore {DOC_ID}" in r.stdout
+
+    again = cli("ingest", "--json")  # the paper is still in the bundled corpus: skipped, said so
+    assert again.returncode == 0
+    assert json.loads(again.stdout)["withdrawn"] == [DOC_ID] and f"--restore {DOC_ID}" in again.stderr
+    docs = json.loads(cli("docs", "--json").stdout)
+    assert DOC_ID not in {d["doc_id"] for d in docs["documents"]} and docs["withdrawn"][0]["doc_id"] == DOC_ID
+
+    wrong = cli("ingest", "--restore", "no-such-doc")
+    assert wrong.returncode == 2 and "not a withdrawn document" in wrong.stderr and DOC_ID in wrong.stderr
+    back = cli("ingest", "--restore", DOC_ID, "--json")
+    assert back.returncode == 0 and DOC_ID in json.loads(back.stdout)["added"]
+    assert "13家" in json.loads(cli("ask", "--json", "常德建了多少家线下智能养老服务站点？").stdout)["answer"]
+    assert cli("remove", "no-such-doc").returncode == 2

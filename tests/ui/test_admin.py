@@ -189,4 +189,39 @@ def test_admin_routes_are_documented(admin_server: LiveServer) -> None:
     with admin_server.client() as c:
         paths = c.get("/openapi.json").json()["paths"]
     assert {"/api/admin/documents", "/api/admin/documents/{doc_id}", "/api/admin/reindex",
+            "/api/admin/documents/{doc_id}/restore",
             "/api/admin/jobs/{job_id}"} <= set(paths)
+
+
+def _wait_job(c, job_id: str) -> dict:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + 300
+    while (job := c.get(f"/api/admin/jobs/{job_id}", headers=AUTH).json())["state"] not in ("done", "failed"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    return job
+
+
+def test_a_deleted_bundled_document_stays_deleted_through_reindex_until_restored(admin_server: LiveServer) -> None:
+    # Last in this module: it takes the bundled paper away for a while, and puts it back.
+    paper = "digital-tech-urban-public-services"
+    question = "常德建了多少家线下智能养老服务站点？"
+    with admin_server.client() as c:
+        assert c.delete(f"/api/admin/documents/{paper}", headers=AUTH).status_code == 200
+        listing = c.get("/api/admin/documents", headers=AUTH).json()
+        assert paper not in {d["doc_id"] for d in listing["documents"]}
+        assert [w["doc_id"] for w in listing["withdrawn"]] == [paper] and listing["withdrawn"][0]["title"]
+        assert "13家" not in ask(admin_server, question)["answer"]
+
+        # A re-index (e.g. after an upgrade) does not bring the withdrawn paper back.
+        job = _wait_job(c, c.post("/api/admin/reindex", headers=AUTH).json()["id"])
+        assert job["state"] == "done" and paper in job["report"]["withdrawn"]
+        assert "13家" not in ask(admin_server, question)["answer"]
+
+        restored = c.post(f"/api/admin/documents/{paper}/restore", headers=AUTH)
+        assert restored.status_code == 202
+        job = _wait_job(c, restored.json()["id"])
+        assert job["state"] == "done" and paper in job["report"]["added"]
+        assert c.get("/api/admin/documents", headers=AUTH).json()["withdrawn"] == []
+        again = c.post(f"/api/admin/documents/{paper}/restore", headers=AUTH)
+        assert again.status_code == 404 and "not a withdrawn document" in again.json()["error"]
+    assert "13家" in ask(admin_server, question)["answer"]
