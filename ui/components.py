@@ -229,6 +229,12 @@ def user_html(question: str) -> str:
     return f'<div class="pq-user-text">{paragraphs(question)}</div>'
 
 
+def excerpt(text: str, limit: int = 48) -> str:
+    """The opening of a passage on one line, cut at ``limit`` characters."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[:limit].rstrip() + "…"
+
+
 def sources_panel(passages: Sequence[Passage], strings: Strings, convert: Convert = identity) -> str:
     """The list of retrieved passages for the latest question, each expandable."""
     if not passages:
@@ -239,7 +245,10 @@ def sources_panel(passages: Sequence[Passage], strings: Strings, convert: Conver
         items.append(
             f'<li class="pq-source"><details><summary><span class="pq-source-n">{esc(label)}</span> '
             f'<span class="pq-title">《{esc(convert(p.title))}》</span>'
-            f'<span class="pq-source-section">{esc(convert(p.section))}</span></summary>'
+            f'<span class="pq-source-section">{esc(convert(p.section))}</span>'
+            # Passages of one section share title and heading; their opening words tell
+            # them apart before the user expands one.
+            f'<span class="pq-source-excerpt">{esc(convert(excerpt(p.text)))}</span></summary>'
             f"{_meta_line(strings, None, str(p.meta.get('issuer', '')), str(p.meta.get('date', '')), convert)}"
             f'<p class="pq-score">{esc(strings.score_label)}：{p.score:.2f}</p>'
             f'<div class="pq-passage-text">{paragraphs(convert(p.text))}</div></details></li>'

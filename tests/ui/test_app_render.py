@@ -207,6 +207,8 @@ def test_respond_streams_then_shows_cards_and_feedback_is_stored(bundled: Pipeli
     final = chats[-1][-1]["content"]
     assert "13家" in final and "pq-cite" in final and "<mark" in final
     assert "pq-source" in frames[-1][3]
+    # Each source shows its opening words, so passages of one section can be told apart.
+    assert frames[-1][3].count('class="pq-source-excerpt"') == frames[-1][3].count('<li class="pq-source"') >= 2
     assert len(session.turns) == 1 and session.turns[0].answer is not None
 
     # Traditional display repaints the stored answer.
