@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from typing import IO
 
 from rag.config import Settings
-from rag.errors import HomeBusy
+from rag.errors import HomeBusy, InputError
 
 try:
     import fcntl
@@ -39,9 +39,15 @@ def exclusive_home(settings: Settings, holder: str) -> Iterator[None]:
     if settings.chroma.host or fcntl is None:
         yield
         return
-    settings.home.mkdir(parents=True, exist_ok=True)
     path = settings.home / LOCK_NAME
-    handle: IO[str] = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held across the yield
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        handle: IO[str] = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held across the yield
+    except OSError as exc:
+        raise InputError(
+            f"{settings.home}: cannot write the data folder ({exc.strerror or exc}); "
+            "set POLICY_QA_HOME to a folder this user can write"
+        ) from None
     try:
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)

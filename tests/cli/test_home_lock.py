@@ -111,3 +111,12 @@ def test_a_crashed_writer_leaves_no_lock_behind(home: Path, cache_dir: Path, tmp
     holder.wait(timeout=10)
     r = run_cli(["ingest", str(note)], home, cache_dir)
     assert r.returncode == 0, r.stderr
+
+
+def test_a_data_folder_that_cannot_be_written_is_named_in_one_line(cache_dir: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the data folder's parent should be", encoding="utf-8")
+    r = run_cli(["ingest"], blocker / "home", cache_dir)
+    assert r.returncode == 2
+    assert "cannot write the data folder" in r.stderr and "POLICY_QA_HOME" in r.stderr
+    assert "Traceback" not in r.stderr
