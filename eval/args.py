@@ -11,6 +11,9 @@ MODES = {"hybrid": None, "bm25": 0.0, "dense": 1.0}
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", type=Path, help="gold-format JSONL (default: the bundled gold set)")
     p.add_argument("--squad", type=Path, help="SQuAD-format JSON: open retrieval over all its contexts")
+    p.add_argument("--traditional", choices=("questions", "all"),
+                   help="convert a --squad set to Traditional script first: its questions, or questions and "
+                        "passages (tests script folding on a Simplified set)")
     p.add_argument("--split", choices=("dev", "test", "all"), default="test", help="gold split (default test)")
     p.add_argument("--limit", type=int, help="evaluate only the first N questions")
     p.add_argument("--mode", choices=tuple(MODES), default="hybrid", help="retrieval: hybrid, bm25 only, dense only")

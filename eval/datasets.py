@@ -78,6 +78,19 @@ class SquadSet:
     items: list[Item]
 
 
+def to_traditional_set(data: SquadSet, contexts: bool) -> SquadSet:
+    """The same set with Traditional-script questions (and passages when ``contexts``)."""
+    from dataclasses import replace
+
+    from rag.text.script import to_traditional
+
+    return SquadSet(
+        {cid: to_traditional(t) for cid, t in data.contexts.items()} if contexts else dict(data.contexts),
+        [replace(i, question=to_traditional(i.question), answers=[to_traditional(a) for a in i.answers] if contexts else i.answers)
+         for i in data.items],
+    )
+
+
 def load_squad(path: Path, limit: int | None = None) -> SquadSet:
     """Every context and every question of a SQuAD-format file (CMRC 2018, DRCD …)."""
     try:

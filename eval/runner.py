@@ -20,9 +20,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from eval.datasets import Item, load_dialogue_turns, load_gold, load_squad
+from eval.datasets import Item, load_dialogue_turns, load_gold, load_squad, to_traditional_set
 from eval.metrics import KS, hit_at, mrr, ndcg_at, percentile, precision_recall
 from rag.config import Settings, get_settings
+from rag.errors import InputError
 from rag.index.docstore import DocStore
 from rag.condense import condense
 from rag.pipeline import Pipeline, final_answer
@@ -192,6 +193,8 @@ def git_commit() -> str:
 def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any]:
     """Run the evaluation described by ``args``; returns the results dict (also written to a file)."""
     base = base or get_settings()
+    if getattr(args, "traditional", None) and not args.squad:
+        raise InputError("--traditional converts a --squad set; the gold set already has Traditional questions")
     with tempfile.TemporaryDirectory(prefix="policy-qa-eval-") as tmp:
         settings = eval_settings(base, Path(tmp), args)
         pipe = Pipeline(settings)
@@ -201,11 +204,13 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
         t0 = time.perf_counter()
         if args.squad:
             data = load_squad(args.squad, args.limit)
+            if args.traditional:
+                data = to_traditional_set(data, contexts=args.traditional == "all")
             indexer.ingest_texts(
                 [(DocumentMeta(doc_id=cid, title="", kind="other"), text) for cid, text in data.contexts.items()],
                 root="squad",
             )
-            items, name = data.items, args.squad.stem
+            items, name = data.items, args.squad.stem + (f"-traditional-{args.traditional}" if args.traditional else "")
             answers = False
         else:
             indexer.ingest_bundled()

@@ -100,6 +100,24 @@ def test_eval_squad_on_a_traditional_script_file(cli, tmp_path: Path) -> None:  
     assert out["n"] == 2 and out["hit@1"] == 1.0
 
 
+def test_eval_squad_converted_to_traditional_script(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    squad = {"version": "s", "data": [{"title": "s", "paragraphs": [
+        {"context": "杭州老年食堂提供市民卡、长者码与人脸识别等支付渠道。", "qas": [
+            {"id": "q1", "question": "杭州老年食堂有哪些支付渠道？", "answers": [{"text": "长者码", "answer_start": 11}]}]},
+        {"context": "常德市建立了13家线下智能养老服务站点。", "qas": [
+            {"id": "q2", "question": "常德建立了多少家养老服务站点？", "answers": [{"text": "13家", "answer_start": 6}]}]},
+    ]}]}
+    f = tmp_path / "cmrc-like.json"
+    f.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    for mode in ("questions", "all"):
+        r = cli("eval", "--json", "--squad", str(f), "--traditional", mode, "--out", str(tmp_path / f"{mode}.json"))
+        assert r.returncode == 0, r.stderr
+        out = json.loads(r.stdout)
+        assert out["dataset"] == f"cmrc-like-traditional-{mode}" and out["n"] == 2 and out["hit@1"] == 1.0
+    wrong = cli("eval", "--traditional", "all")
+    assert wrong.returncode == 2 and "--squad" in wrong.stderr
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
