@@ -12,6 +12,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from pathlib import Path
 
 from rag.types import Chunk, Document, DocumentMeta
@@ -103,8 +104,6 @@ class DocStore:
 
     def withdraw(self, doc_id: str, title: str) -> None:
         """Remember that ``doc_id`` was deleted on purpose (see `withdrawn`)."""
-        from datetime import UTC, datetime
-
         db = self._db()
         with db:
             db.execute("INSERT OR REPLACE INTO withdrawn VALUES (?,?,?)",

@@ -138,9 +138,9 @@ class Indexer:
             seen.add(doc_id)
             if doc_id in withdrawn:
                 report.withdrawn.append(doc_id)
+                again = f"policy-qa ingest --restore {doc_id}" + ("" if root == BUNDLED_ROOT else f" {root}")
                 report.warnings.append(
-                    f"{doc_id}: withdrawn by an administrator on {withdrawn[doc_id][1]}, not indexed "
-                    f"(policy-qa ingest --restore {doc_id} brings it back)"
+                    f"{doc_id}: withdrawn by an administrator on {withdrawn[doc_id][1]}, not indexed ({again} brings it back)"
                 )
                 continue
             try:
