@@ -1,4 +1,4 @@
-"""One writer per embedded home: `serve` and `ingest` take an exclusive lock on it.
+"""One writer per embedded home: `serve`, `ingest` and `remove` take an exclusive lock on it.
 
 The embedded Chroma store keeps its HNSW segments in memory and on disk per process; a
 second process writing the same folder left the running server answering from a
