@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 
@@ -80,8 +80,6 @@ class SquadSet:
 
 def to_traditional_set(data: SquadSet, contexts: bool) -> SquadSet:
     """The same set with Traditional-script questions (and passages when ``contexts``)."""
-    from dataclasses import replace
-
     from rag.text.script import to_traditional
 
     return SquadSet(

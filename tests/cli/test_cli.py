@@ -85,15 +85,22 @@ def test_eval_json_on_the_gold_set(cli, tmp_path: Path) -> None:  # type: ignore
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["n"] == 6
 
 
+def _squad_file(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    """A SQuAD-format file: one paragraph per (context, question, answer) row."""
+    paragraphs = [
+        {"context": ctx, "qas": [{"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": ctx.find(a)}]}]}
+        for i, (ctx, q, a) in enumerate(rows, 1)
+    ]
+    path.write_text(json.dumps({"version": "t", "data": [{"title": "t", "paragraphs": paragraphs}]},
+                               ensure_ascii=False), encoding="utf-8")
+    return path
+
+
 def test_eval_squad_on_a_traditional_script_file(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    squad = {"version": "t", "data": [{"title": "t", "paragraphs": [
-        {"context": "臺北市政府推出數位市民卡，市民可用手機辦理一百多項服務。", "qas": [
-            {"id": "q1", "question": "臺北市的數位市民卡可以辦理多少項服務？", "answers": [{"text": "一百多項", "answer_start": 22}]}]},
-        {"context": "高雄市設立了長者共餐據點，提供午餐給獨居老人。", "qas": [
-            {"id": "q2", "question": "高雄市為獨居老人提供什麼？", "answers": [{"text": "午餐", "answer_start": 15}]}]},
-    ]}]}
-    f = tmp_path / "drcd.json"
-    f.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    f = _squad_file(tmp_path / "drcd.json", [
+        ("臺北市政府推出數位市民卡，市民可用手機辦理一百多項服務。", "臺北市的數位市民卡可以辦理多少項服務？", "一百多項"),
+        ("高雄市設立了長者共餐據點，提供午餐給獨居老人。", "高雄市為獨居老人提供什麼？", "午餐"),
+    ])
     r = cli("eval", "--json", "--squad", str(f), "--out", str(tmp_path / "r.json"))
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
@@ -101,14 +108,10 @@ def test_eval_squad_on_a_traditional_script_file(cli, tmp_path: Path) -> None:  
 
 
 def test_eval_squad_converted_to_traditional_script(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    squad = {"version": "s", "data": [{"title": "s", "paragraphs": [
-        {"context": "杭州老年食堂提供市民卡、长者码与人脸识别等支付渠道。", "qas": [
-            {"id": "q1", "question": "杭州老年食堂有哪些支付渠道？", "answers": [{"text": "长者码", "answer_start": 11}]}]},
-        {"context": "常德市建立了13家线下智能养老服务站点。", "qas": [
-            {"id": "q2", "question": "常德建立了多少家养老服务站点？", "answers": [{"text": "13家", "answer_start": 6}]}]},
-    ]}]}
-    f = tmp_path / "cmrc-like.json"
-    f.write_text(json.dumps(squad, ensure_ascii=False), encoding="utf-8")
+    f = _squad_file(tmp_path / "cmrc-like.json", [
+        ("杭州老年食堂提供市民卡、长者码与人脸识别等支付渠道。", "杭州老年食堂有哪些支付渠道？", "长者码"),
+        ("常德市建立了13家线下智能养老服务站点。", "常德建立了多少家养老服务站点？", "13家"),
+    ])
     for mode in ("questions", "all"):
         r = cli("eval", "--json", "--squad", str(f), "--traditional", mode, "--out", str(tmp_path / f"{mode}.json"))
         assert r.returncode == 0, r.stderr
