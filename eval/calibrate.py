@@ -19,7 +19,7 @@ import numpy as np
 
 from eval.datasets import load_gold
 from eval.metrics import precision_recall
-from rag.answer.refusal import Thresholds, supported, unsupported_constraints
+from rag.answer.refusal import Thresholds, supported
 from rag.config import get_settings
 from rag.condense import condense
 from rag.ingest.indexer import Indexer
@@ -34,11 +34,11 @@ def features(pipe: Pipeline, split: str) -> list[tuple[str, bool, bool, float, f
     rows = []
     for item in load_gold(split):
         q = condense(item.question, item.history)
-        passages = pipe.retrieve(q, Filters())
-        draft = pipe.extractive.answer(q, passages) if passages else None
-        dense = max((p.dense_score or 0.0 for p in passages), default=0.0)
+        refs = pipe.searcher.references(q)
+        passages = pipe.retrieve(q, Filters(), refs=refs)
+        draft, problems, dense = pipe.evidence(q, passages, refs)
         # Questions the hard checks already refuse do not inform the thresholds.
-        blocked = draft is None or bool(unsupported_constraints(q, draft))
+        blocked = draft is None or bool(problems) or bool(refs.missing_articles or (refs.missing and not refs.docs))
         rows.append((item.question, item.answerable, has_cjk(q), -1.0 if blocked else draft.coverage, dense))
     return rows
 

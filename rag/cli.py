@@ -91,7 +91,7 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
         _print_json({"query": query, "passages": [p.public() for p in passages]})
     else:
         for i, p in enumerate(passages, 1):
-            print(f"[{i}] {p.score:+.3f}  {p.title} · {p.section or '—'}\n    {p.text[:160]}")
+            print(f"[{i}] {p.score:+.3f}  {p.locator or p.title} · {p.section or '—'}\n    {p.text[:160]}")
     return 0
 
 
@@ -128,8 +128,11 @@ def cmd_ask(args: argparse.Namespace) -> int:
         if not final.answer.endswith("\n"):
             print()
         for c in final.citations:
-            where = " · ".join(x for x in (c.title, c.section, c.issuer, c.date) if x)
+            where = " · ".join(x for x in (c.locator or c.title, c.issuer, c.date, c.legal_level,
+                                           "" if c.status in ("", "未核实") else c.status) if x)
             print(f"[{c.n}] {where}\n    「{c.quote}」")
+            if c.notice:
+                print(f"    注意：{c.notice}")
     return 0
 
 
@@ -171,7 +174,7 @@ def cmd_docs(args: argparse.Namespace) -> int:
         _print_json({"documents": rows, "withdrawn": withdrawn})
     else:
         for r in rows:
-            print(f"{r['doc_id']}\t{r['kind']}\t{r['chunks']} chunks\t{r['title']}")
+            print(f"{r['doc_id']}\t{r['legal_level'] or r['kind']}\t{r['status']}\t{r['chunks']} chunks\t{r['title']}")
         for w in withdrawn:
             print(f"{w['doc_id']}\twithdrawn {w['at']}\t{w['title']}  (policy-qa ingest --restore {w['doc_id']})")
     return 0
@@ -198,7 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("retrieve", help="show the passages retrieved for a question")
     s.add_argument("question")
     s.add_argument("-k", type=int, default=5, help="number of passages (default 5)")
-    s.add_argument("--filter", action="append", metavar="KEY=VALUE", help="kind, issuer, city, domain, doc_id, date_from, date_to")
+    s.add_argument("--filter", action="append", metavar="KEY=VALUE",
+                   help="kind, issuer, city, domain, doc_id, legal_level, status, date_from, date_to")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_retrieve)
 

@@ -16,24 +16,19 @@ from typing import Any
 
 import numpy as np
 
-from rag.answer.extractive import ExtractiveAnswerer
+from rag.answer.extractive import Draft, ExtractiveAnswerer
 from rag.answer.grounding import Grounder
 from rag.answer.llm import EndpointDown, LLMAnswerer, has_user_turn
 from rag.answer.prompts import Language, language_of
-from rag.answer.refusal import (
-    COVERAGE_HINT,
-    COVERAGE_HINT_EN,
-    REFUSAL_MESSAGE,
-    REFUSAL_MESSAGE_EN,
-    supported,
-    unsupported_constraints,
-)
+from rag.answer import refusal as msg
+from rag.answer.refusal import as_names, corpus_summary, supported, titles, unsupported_constraints
 from rag.condense import condense
 from rag.config import Settings, get_settings
 from rag.errors import InputError, LLMUnavailable
 from rag.index.index import Index
 from rag.ingest.indexer import Indexer
-from rag.retrieve import Filters, Searcher
+from rag.locator import cite
+from rag.retrieve import Filters, References, Searcher
 from rag.text.normalize import has_cjk
 from rag.text.script import is_traditional, to_traditional
 from rag.types import Answer, AnswerEvent, Event, Passage, PassagesEvent, StatusEvent, TokenEvent
@@ -77,8 +72,10 @@ class Pipeline:
             )
         return q
 
-    def retrieve(self, question: str, filters: Filters, k: int | None = None) -> list[Passage]:
-        return self.searcher.search(question, k or self.settings.retrieve.k, filters)
+    def retrieve(
+        self, question: str, filters: Filters, k: int | None = None, refs: References | None = None
+    ) -> list[Passage]:
+        return self.searcher.search(question, k or self.settings.retrieve.k, filters, refs)
 
     def run(
         self,
@@ -101,14 +98,15 @@ class Pipeline:
             yield StatusEvent(step="condense", message=f"结合上文理解为：{standalone}")
 
         yield StatusEvent(step="retrieve", message="正在检索资料…")
-        passages = self.retrieve(standalone, flt)
+        refs = self.searcher.references(standalone)
+        passages = self.retrieve(standalone, flt, refs=refs)
         yield PassagesEvent(passages=passages, question=standalone)
 
         yield StatusEvent(step="compose", message="正在组织答案…")
         if llm is None:
-            yield from self.emit(self.compose_extractive(q, standalone, passages))
+            yield from self.emit(self.compose_extractive(q, standalone, passages, refs))
         else:
-            yield from self.compose_llm(llm, q, standalone, passages, llm_down)
+            yield from self.compose_llm(llm, q, standalone, passages, llm_down, refs)
 
     # ---- the LLM mode ----------------------------------------------------
 
@@ -138,7 +136,8 @@ class Pipeline:
             return condense(question, history), None
 
     def compose_llm(
-        self, llm: LLMAnswerer, original: str, standalone: str, passages: list[Passage], llm_down: str | None
+        self, llm: LLMAnswerer, original: str, standalone: str, passages: list[Passage], llm_down: str | None,
+        refs: References | None = None,
     ) -> Iterator[Event]:
         """Stream the model's answer, sentence by checked sentence; fall back on failure.
 
@@ -146,7 +145,7 @@ class Pipeline:
         model is not called when the extractive checks refuse. The extractive answer is
         also what the user gets if the model fails at any point.
         """
-        extractive = self.compose_extractive(original, standalone, passages)
+        extractive = self.compose_extractive(original, standalone, passages, refs)
         if extractive.refused:
             yield from self.emit(extractive)
             return
@@ -187,10 +186,10 @@ class Pipeline:
             yield from self.emit(replace(refusal, mode="llm"))
             return
         direct = to_traditional(g.direct) if traditional else g.direct
-        yield AnswerEvent(answer=Answer(
+        yield AnswerEvent(answer=self.cited(Answer(
             answer=text, refused=False, mode="llm", citations=g.citations, passages=passages,
             question=standalone, status=g.status(), direct=direct,
-        ))
+        )))
 
     def fall_back(self, extractive: Answer, reason: str) -> Iterator[Event]:
         """The extractive answer, announced, after the model failed."""
@@ -208,21 +207,38 @@ class Pipeline:
         """A finished answer as events: its text in pieces, then the answer itself."""
         for piece in _pieces(answer.answer):
             yield TokenEvent(text=piece)
-        yield AnswerEvent(answer=answer)
+        yield AnswerEvent(answer=self.cited(answer))
 
-    def compose_extractive(self, original: str, standalone: str, passages: list[Passage]) -> Answer:
+    def cited(self, answer: Answer) -> Answer:
+        """Every citation with its locator, legal level, status and the document's notice."""
+        out = []
+        for c in answer.citations:
+            doc = self.index.docs.document(c.doc_id)
+            out.append(cite(c, doc) if doc is not None else c)
+        return replace(answer, citations=out)
+
+    def compose_extractive(
+        self, original: str, standalone: str, passages: list[Passage], refs: References | None = None
+    ) -> Answer:
         """Extractive answer, or the refusal when the evidence does not support one."""
         traditional = is_traditional(original)
         english = not has_cjk(original)
-        draft = self.extractive.answer(standalone, passages) if passages else None
-        dense_top = max((p.dense_score or 0.0 for p in passages), default=0.0)
+        refs = refs or References(residual=standalone)
+        if refs.missing_articles or (refs.missing and not refs.docs):
+            # The question is about a document (or an article) the corpus does not hold:
+            # any passage that matched would answer a different question.
+            return self.refusal(original, standalone, passages, "not in the corpus: " + "、".join(
+                refs.missing_articles or refs.missing), english, traditional, refs)
+        draft, problems, dense_top = self.evidence(standalone, passages, refs)
         if draft is None:
             return self.refusal(original, standalone, passages, "no passages", english, traditional)
-        problems = unsupported_constraints(standalone, draft)
         if problems or not supported(draft.coverage, dense_top, has_cjk(standalone)):
             reason = "; ".join(problems) or f"weak evidence (coverage={draft.coverage:.2f}, dense={dense_top:.2f})"
             return self.refusal(original, standalone, passages, reason, english, traditional)
         text = draft.text
+        if refs.missing:
+            names = as_names(refs.missing)
+            text = (msg.PARTIAL_EN if english else msg.PARTIAL).format(names=names) + "\n" + text
         if traditional:
             text = to_traditional(text)
         return Answer(
@@ -230,27 +246,44 @@ class Pipeline:
             question=standalone, status="ok", direct=to_traditional(draft.direct) if traditional else draft.direct,
         )
 
+    def evidence(
+        self, standalone: str, passages: list[Passage], refs: References
+    ) -> tuple[Draft | None, list[str], float]:
+        """The extractive draft, what it fails to back (`unsupported_constraints`), and the
+        best passage's dense cosine: everything the decision to answer rests on (the
+        calibration in ``eval.calibrate`` reads the same)."""
+        draft = self.extractive.answer(standalone, passages, refs) if passages else None
+        dense_top = max((p.dense_score or 0.0 for p in passages), default=0.0)
+        problems = unsupported_constraints(standalone, draft, refs) if draft is not None else []
+        return draft, problems, dense_top
+
     def refusal(
-        self, original: str, standalone: str, passages: list[Passage], reason: str, english: bool, traditional: bool
+        self, original: str, standalone: str, passages: list[Passage], reason: str, english: bool, traditional: bool,
+        refs: References | None = None,
     ) -> Answer:
-        topics = self.topics()
-        if english:
-            text = REFUSAL_MESSAGE_EN + "\n" + COVERAGE_HINT_EN.format(topics="; ".join(topics))
+        """The refusal, saying what is missing when the question named it, and what the corpus holds."""
+        metas = list(self.searcher.catalog().metas.values())
+        summary = corpus_summary(metas, english)
+        lines: list[str] = []
+        if refs is not None and refs.missing_articles:
+            articles = "、".join(refs.missing_articles)
+            lines.append((msg.MISSING_ARTICLE_EN if english else msg.MISSING_ARTICLE).format(articles=articles))
+        elif refs is not None and refs.missing:
+            lines.append((msg.MISSING_DOCUMENT_EN if english else msg.MISSING_DOCUMENT).format(names=as_names(refs.missing)))
+            names = self.searcher.catalog().names
+            kin = [names.metas[d] for d in names.same_kind(refs.missing[0])] if names is not None else []
+            if kin:
+                lines.append((msg.SAME_KIND_EN if english else msg.SAME_KIND).format(titles=titles(kin)))
         else:
-            text = REFUSAL_MESSAGE + "\n" + COVERAGE_HINT.format(topics="；".join(topics))
-            if traditional:
-                text = to_traditional(text)
+            lines.append(msg.REFUSAL_MESSAGE_EN if english else msg.REFUSAL_MESSAGE)
+        lines.append((msg.COVERAGE_HINT_EN if english else msg.COVERAGE_HINT).format(topics=summary))
+        text = "\n".join(lines)
+        if traditional:
+            text = to_traditional(text)
         return Answer(
             answer=text, refused=True, mode="extractive", citations=[], passages=passages,
             question=standalone, status=f"refused: {reason}", direct="",
         )
-
-    def topics(self) -> list[str]:
-        """What the corpus covers, for the refusal's pointer: titles and service domains."""
-        docs = self.index.docs.documents()
-        domains = sorted({d for m, _ in docs for d in m.domains})
-        titles = [f"《{m.title}》" for m, _ in docs[:5]]
-        return titles + ([("服务领域：" + "、".join(domains))] if domains else [])
 
 
 def _pieces(text: str) -> Iterator[str]:

@@ -5,20 +5,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-# Document metadata keys (manifest fields), also stored on every chunk.
-DOC_FIELDS: tuple[str, ...] = (
-    "doc_id",
-    "title",
-    "kind",
-    "issuer",
-    "date",
-    "doc_number",
-    "source_url",
-    "cities",
-    "domains",
-    "language",
-)
-LIST_FIELDS: frozenset[str] = frozenset({"cities", "domains"})
+LIST_FIELDS: frozenset[str] = frozenset({"cities", "domains", "aliases"})
+
+# How binding a document is, highest first (manifest ``legal_level``).
+LEGAL_LEVELS: tuple[str, ...] = ("法律", "行政法规", "地方性法规", "国务院文件", "部门文件", "研究文章")
+# Whether a text is the one in force (manifest ``status``). 未核实: nobody checked, so
+# nothing is claimed; 现行有效 is only ever set with a source in ``status_note``.
+STATUSES: tuple[str, ...] = ("现行有效", "已修订", "已废止", "未核实")
+UNCHECKED = "未核实"
 
 
 @dataclass(frozen=True)
@@ -27,21 +21,35 @@ class DocumentMeta:
 
     doc_id: str
     title: str
-    kind: str = "policy"  # paper | policy | report | web | other
+    kind: str = "policy"  # paper | policy | law | report | web | other
     issuer: str = ""
-    date: str = ""  # ISO date or year, as precise as known
+    date: str = ""  # issued or adopted: ISO date or year, as precise as known
     doc_number: str = ""  # 文号
     source_url: str = ""
     cities: tuple[str, ...] = ()
     domains: tuple[str, ...] = ()
     language: str = "zh-Hans"
     path: str = ""  # source file, relative to the manifest when bundled
+    subtitle: str = ""  # the enclosed document's title, for a 印发…的通知
+    legal_level: str = ""  # one of LEGAL_LEVELS, '' when unknown
+    date_published: str = ""
+    date_effective: str = ""
+    status: str = UNCHECKED  # one of STATUSES
+    status_note: str = ""  # the source of the status
+    complete: bool = True  # False: parts of the official text are missing here
+    notice: str = ""  # what a reader must know before quoting it (shown on citation cards)
+    aliases: tuple[str, ...] = ()  # short titles and common names users type
+    where_found: str = ""  # the stored source the text was copied from
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        d["cities"] = list(self.cities)
-        d["domains"] = list(self.domains)
+        for key in LIST_FIELDS:
+            d[key] = list(getattr(self, key))
         return d
+
+
+# Document metadata keys (manifest fields), also stored on every chunk.
+DOC_FIELDS: tuple[str, ...] = tuple(DocumentMeta.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ class Passage:
     meta: dict[str, Any] = field(default_factory=dict)
     dense_score: float | None = None
     lexical_score: float | None = None
+    locator: str = ""  # where the passage starts, as a reader cites it (see `Citation.locator`)
 
     def public(self) -> dict[str, Any]:
         """The JSON shape of the CLI/HTTP contract."""
@@ -93,6 +102,7 @@ class Passage:
             "score": round(float(self.score), 4),
             "issuer": self.meta.get("issuer", ""),
             "date": self.meta.get("date", ""),
+            "locator": self.locator,
         }
 
 
@@ -110,6 +120,11 @@ class Citation:
     end: int
     issuer: str = ""
     date: str = ""
+    # How a reader cites the spot: 《中华人民共和国数据安全法》第二十一条, 国办发〔2020〕45号 二、（七）16．
+    locator: str = ""
+    legal_level: str = ""
+    status: str = ""
+    notice: str = ""  # the document's caveat (incomplete text, amended since …), '' when none
 
     def public(self) -> dict[str, Any]:
         return asdict(self)

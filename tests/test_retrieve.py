@@ -22,7 +22,9 @@ def test_traditional_question_ranks_the_passage_with_the_answer_first(bundled: P
     ("question", "expected"),
     [
         ("杭州老年食堂怎么付款？", "长者码"),
-        ("有哪些帮老人的智能设备", "养老机器人"),  # paraphrase: the text says 养老机器人、智能养老院
+        # A paraphrase (the text says 养老机器人、智能养老院). Asked without 「文章」 it is also
+        # answered by 国办发〔2020〕45号's 适老化智能终端 items, which is right too.
+        ("文章里有哪些帮老人的智能设备", "养老机器人"),
         ("How many offline smart elderly-care stations did Changde build?", "13家"),
         ("哪些城市建议开展数字公共服务试点？", "开展数字公共服务试点"),
         ("數字鴻溝造成的差別被稱為什麼？", "第四大差别"),
@@ -44,7 +46,8 @@ def test_city_and_domain_filters_select_passages(bundled: Pipeline) -> None:
     assert hz and all("杭州" in p.text or "杭州" in p.section for p in hz)
     health = bundled.retrieve("数字化平台建设", Filters(domain="卫生"), k=5)
     assert health and all(any(w in p.text + p.section for w in ("卫生", "医疗", "健康", "诊所", "医师")) for p in health)
-    assert bundled.retrieve("数字化服务", Filters(kind="policy")) == []  # the bundled paper is kind=paper
+    assert bundled.retrieve("数字化服务", Filters(kind="report")) == []  # no bundled document is a report
+    assert all(p.meta["kind"] == "policy" for p in bundled.retrieve("数字化服务", Filters(kind="policy")))
 
 
 def test_unknown_filter_is_an_input_error() -> None:

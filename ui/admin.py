@@ -33,8 +33,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rag.errors import InputError, LoadError, PolicyQAError
 from rag.ingest.indexer import Indexer
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoadedText, load_bytes
-from rag.ingest.manifest import KINDS, MANIFEST_NAME
+from rag.ingest.manifest import KINDS, MANIFEST_NAME, meta_from_fields
 from rag.text.script import is_traditional
+from rag.types import LEGAL_LEVELS, STATUSES, UNCHECKED
 from ui.api import ServerState, error_response, server_state
 
 UPLOADS = "uploads"
@@ -105,14 +106,24 @@ async def upload_document(
     cities: Annotated[str, Form(description="comma-separated, e.g. 常德,杭州")] = "",
     domains: Annotated[str, Form(description="comma-separated, e.g. 养老,教育")] = "",
     doc_id: Annotated[str, Form(description="replace this document (default: derived from name and content)")] = "",
+    subtitle: Annotated[str, Form(description="title of the enclosed document, for a 印发…的通知")] = "",
+    legal_level: Annotated[str, Form(description=" | ".join(LEGAL_LEVELS))] = "",
+    date_effective: Annotated[str, Form(description="in force from, ISO date")] = "",
+    status: Annotated[str, Form(description=" | ".join(STATUSES) + " (现行有效 needs status_note)")] = UNCHECKED,
+    status_note: Annotated[str, Form(description="the source of the status")] = "",
+    aliases: Annotated[str, Form(description="comma-separated short titles users type, e.g. 数据安全法,数安法")] = "",
+    notice: Annotated[str, Form(description="what a reader must know before quoting it (shown on citations)")] = "",
 ) -> Any:
     name = PurePath(file.filename or "").name
     suffix = PurePath(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise AdminError(415, f"{name or 'the file'}: unsupported file type '{suffix or '(none)'}'; "
                               f"use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}")
-    if kind not in KINDS:
-        raise AdminError(422, f"kind {kind!r} is unknown; use one of {', '.join(KINDS)}")
+    fields = {"kind": kind, "legal_level": legal_level, "status": status, "status_note": status_note}
+    try:
+        meta_from_fields(fields, "upload", "upload", "", where="the upload")
+    except InputError as exc:
+        raise AdminError(422, str(exc).removeprefix("the upload ")) from None
     limit = state.settings.server.max_upload_mb * 1024 * 1024
     data = await file.read(limit + 1)  # stop reading once it is too big
     if len(data) > limit:
@@ -130,6 +141,8 @@ async def upload_document(
         "title": (title or loaded.title or PurePath(name).stem).strip()[:200],
         "kind": kind, "issuer": issuer, "date": date, "doc_number": doc_number, "source_url": source_url,
         "cities": _split(cities), "domains": _split(domains), "language": _language(loaded),
+        "subtitle": subtitle, "legal_level": legal_level, "date_effective": date_effective, "status": status,
+        "status_note": status_note, "aliases": _split(aliases), "notice": notice,
     }
     report = await run_in_threadpool(_store_and_ingest, state, entry, suffix, data)
     return {"document": entry, "report": report}
@@ -287,8 +300,9 @@ def write_uploads_manifest(folder: Path, entries: list[dict[str, Any]]) -> None:
     for e in entries:
         out.append("[[document]]")
         for key in ("id", "path", "title", "kind", "issuer", "date", "doc_number", "source_url",
-                    "cities", "domains", "language"):
-            if key in e:
+                    "cities", "domains", "language", "subtitle", "legal_level", "date_effective", "status",
+                    "status_note", "aliases", "notice"):
+            if e.get(key) not in (None, "", []):
                 out.append(f"{key} = {_toml_value(e[key])}")
         out.append("")
     tmp = folder / f".{MANIFEST_NAME}.tmp"

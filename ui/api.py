@@ -63,7 +63,8 @@ class AskRequest(BaseModel):
     question: str = Field(description="The question, Chinese (Simplified or Traditional) or English.")
     history: list[Turn] = Field(default_factory=list, description="Earlier turns, oldest first.")
     filters: dict[str, Any] = Field(
-        default_factory=dict, description="kind, issuer, city, domain, doc_id, date_from, date_to."
+        default_factory=dict,
+        description="kind, issuer, city, domain, doc_id, legal_level, status, date_from, date_to.",
     )
     stream: bool = Field(False, description="Stream the pipeline events as server-sent events.")
 
@@ -177,7 +178,8 @@ def references(citations: list[Citation]) -> str:
     """The numbered reference list appended to chat-completion content."""
     if not citations:
         return ""
-    lines = [f"[{c.n}] " + " · ".join(x for x in (c.title, c.section) if x) + f" 「{c.quote}」" for c in citations]
+    lines = [f"[{c.n}] " + " · ".join(x for x in (c.locator or c.title, c.section) if x) + f" 「{c.quote}」"
+             for c in citations]
     return "\n\n" + REFERENCES_HEADING + "\n" + "\n".join(lines)
 
 

@@ -128,8 +128,22 @@ def _meta_line(strings: Strings, section: str | None, issuer: str, date: str, co
     return f'<dl class="pq-meta">{parts}</dl>'
 
 
+def _source_line(strings: Strings, citation: Citation, convert: Convert) -> str:
+    """Reference (《…》第二十一条), legal level and status, as a description list; the status
+    is shown only when somebody checked it (未核实 says nothing a reader can use)."""
+    items = [(strings.locator_label, citation.locator), (strings.level_label, citation.legal_level)]
+    if citation.status and citation.status != "未核实":
+        items.append((strings.status_label, citation.status))
+    parts = "".join(
+        f'<div class="pq-meta-item"><dt>{esc(label)}</dt><dd>{esc(convert(value))}</dd></div>'
+        for label, value in items if value
+    )
+    return f'<dl class="pq-meta pq-source-ref">{parts}</dl>' if parts else ""
+
+
 def citation_card(citation: Citation, passages: Sequence[Passage], strings: Strings, convert: Convert = identity) -> str:
-    """One numbered card: title, section, issuer, date; expands to the passage with the quote marked."""
+    """One numbered card: title, reference, section, issuer, date, the document's notice;
+    expands to the passage with the quote marked."""
     passage = next((p for p in passages if p.chunk_id == citation.chunk_id), None)
     span = locate_quote(citation, passage) if passage is not None else None
     if passage is not None and span is not None:
@@ -141,11 +155,17 @@ def citation_card(citation: Citation, passages: Sequence[Passage], strings: Stri
             f'<p class="pq-note">{esc(strings.quote_missing)}</p>'
             f"<p>{_mark(citation.quote, strings, convert)}</p>"
         )
+    notice = (
+        f'<p class="pq-note pq-notice"><strong>{esc(strings.notice_label)}：</strong>{esc(convert(citation.notice))}</p>'
+        if citation.notice else ""
+    )
     return (
         f'<li class="pq-cite" aria-label="{esc(strings.citation_aria.format(n=citation.n))}">'
         f'<div class="pq-cite-head"><span class="pq-num" aria-hidden="true">{citation.n}</span>'
         f'<span class="pq-title">《{esc(convert(citation.title))}》</span></div>'
+        f"{_source_line(strings, citation, convert)}"
         f"{_meta_line(strings, citation.section, citation.issuer, citation.date, convert)}"
+        f"{notice}"
         f'<details class="pq-passage"><summary>{esc(strings.open_passage)}</summary>'
         f'<div class="pq-passage-text">{body}</div></details></li>'
     )
@@ -168,9 +188,14 @@ def copy_text(answer: Answer, strings: Strings, convert: Convert = identity) -> 
     if answer.citations:
         lines += ["", strings.references_heading]
         for c in answer.citations:
-            where = " · ".join(convert(x) for x in (f"《{c.title}》", c.section, c.issuer, c.date) if x and x != "《》")
+            # The locator names document and article (《…》第二十一条); without one, the title
+            # and the section say where the quote is.
+            where_in = (c.locator,) if c.locator else (f"《{c.title}》" if c.title else "", c.section)
+            where = " · ".join(convert(x) for x in (*where_in, c.issuer, c.date) if x)
             lines.append(f"[{c.n}] {where}")
             lines.append(f"    「{convert(c.quote)}」")
+            if c.notice:
+                lines.append(f"    {strings.notice_label}：{convert(c.notice)}")
     return "\n".join(lines)
 
 

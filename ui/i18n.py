@@ -44,6 +44,10 @@ class Strings:
     section_label: str
     issuer_label: str
     date_label: str
+    locator_label: str
+    level_label: str
+    status_label: str
+    notice_label: str
     unknown: str
     open_passage: str
     quote_start: str
@@ -110,6 +114,10 @@ ZH = Strings(
     section_label="章节",
     issuer_label="发布机构",
     date_label="日期",
+    locator_label="出处",
+    level_label="效力层级",
+    status_label="时效性",
+    notice_label="注意",
     unknown="未注明",
     open_passage="展开原文",
     quote_start="〔引文开始〕",
@@ -173,6 +181,10 @@ EN = Strings(
     section_label="Section",
     issuer_label="Issuer",
     date_label="Date",
+    locator_label="Reference",
+    level_label="Legal level",
+    status_label="Status",
+    notice_label="Note",
     unknown="not stated",
     open_passage="Show passage",
     quote_start="[quote begins]",
@@ -213,9 +225,10 @@ EN = Strings(
 
 STRINGS: dict[Lang, Strings] = {"zh": ZH, "en": EN}
 
-# Service domains as the corpus manifest names them (filter values stay Chinese in
-# both languages because they are matched against document metadata).
-DOMAINS: tuple[str, ...] = ("就业", "教育", "卫生", "养老", "治理")
+# Service domains offered by the filter before the index answers (the app lists the
+# indexed documents' own domains once it does). Filter values stay Chinese in both
+# languages because they are matched against document metadata.
+DOMAINS: tuple[str, ...] = ("就业", "教育", "卫生", "养老", "治理", "政务服务", "数据安全", "个人信息", "无障碍")
 
 # Example questions per service domain: real questions the bundled corpus answers.
 EXAMPLES: tuple[tuple[str, str], ...] = (
@@ -225,6 +238,9 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
     ("教育", "上海教育数字化转型实施方案是什么时候印发的？"),
     ("卫生", "深圳诊所服务监管一体化平台覆盖了多少名医师？"),
     ("治理", "哪些城市建议开展数字公共服务试点？"),
+    ("个人信息", "处理不满十四周岁未成年人个人信息需要谁同意？"),
+    ("养老", "商店能不能拒收现金？"),
+    ("数据安全", "数据安全法第二十一条规定了什么？"),
 )
 
 

@@ -17,10 +17,24 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.question import DATE, NUMBER, QType, count_asks, expected_units, fits_units, question_type
+from rag.answer.question import (
+    DATE,
+    FREQUENCY_SPAN,
+    NUMBER,
+    QType,
+    asks_frequency,
+    count_asks,
+    expected_units,
+    fits_units,
+    question_type,
+)
 from rag.index.index import Index
-from rag.ingest.chunk import Heading, outline
+from rag.locator import locator
+from rag.retrieve.references import References, find_number
+from rag.retrieve.searcher import definition_pattern
 from rag.text.normalize import fold_for_search, has_cjk
+from rag.text.numerals import int_to_cn
+from rag.text.outline import Node, structure
 from rag.text.places import PLACES, places_in
 from rag.text.sentences import split_sentences
 from rag.text.synonyms import expand
@@ -35,10 +49,14 @@ _PLACE = re.compile(
 )
 _PLACE_RUN = re.compile(f"(?:{_PLACE.pattern})(?:[、和及与]?(?:{_PLACE.pattern}))*")
 _ORG = re.compile(
-    r"[\u4e00-\u9fff]{2,20}(?:部(?![分署门])|局(?![限面势])|委(?!托)|委员会|中心|办公室|政府|厅|院(?![校子])|平台|企业|集团|公司)"
+    r"[\u4e00-\u9fff]{2,20}(?:部(?![分署门际])|局(?![限面势])|委(?!托)|委员会|中心|办公室|政府|厅|院(?![校子])|平台|企业|集团|公司)"
 )
+# People a 谁 question can ask for in a law: 「需要谁同意」 → 父母或者其他监护人.
+_ROLE_HEAD = (r"(?:其他)?(?:监护人|父母|近亲属|配偶|子女|本人|负责人|法定代表人|当事人|申请人|权利人|继承人|受托人|"
+              r"委托人|处理者|运营者|提供者|经营者|管理者|使用者|工作人员|主管部门|有关部门|网信部门)")
+_ROLE = re.compile(rf"{_ROLE_HEAD}(?:(?:或者|或|和|及|以及|、){_ROLE_HEAD})*")
 # Verbs and generic heads that make an «organisation» match say nothing specific.
-_ORG_LEAD = re.compile(r"^(?:借助|通过|利用|依托|联合|由|在|与|和|向|对|为|让|推动|优化|健全)+")
+_ORG_LEAD = re.compile(r"^(?:借助|通过|利用|依托|联合|由|在|与|和|向|对|为|让|推动|优化|健全|建立|设立|成立|组建|组织|会同)+")
 _GENERIC_ORG = frozenset({"互联网平台", "网络平台", "平台", "政府", "企业", "公司", "部门", "中心", "政府部门", "龙头企业"})
 
 
@@ -56,6 +74,7 @@ class Sentence:
     typed: float = 0.0
     prior: float = 0.0
     score: float = 0.0
+    heading: bool = False  # a heading line standing in as a candidate, not a sentence of the text
 
 
 @dataclass
@@ -78,7 +97,6 @@ class ExtractiveAnswerer:
         self.index = index
         self.max_sentences = max_sentences
         self.use_dense = use_dense
-        self._outlines: dict[tuple[str, str], list[Heading]] = {}
 
     # ---- term weights --------------------------------------------------------------
 
@@ -112,7 +130,8 @@ class ExtractiveAnswerer:
             head = self._heading_of(p) if doc is not None else None
             if head is not None and (p.doc_id, head.start) not in seen:
                 seen.add((p.doc_id, head.start))
-                out.append(Sentence(p, head.start, head.end, head.title, head.title, prior=0.9 * prior))
+                out.append(Sentence(p, head.title_start, head.title_end, head.title, head.title, prior=0.9 * prior,
+                                    heading=True))
             for s, e in split_sentences(p.text, offset=p.start):
                 if (p.doc_id, s) in seen:
                     continue
@@ -123,18 +142,17 @@ class ExtractiveAnswerer:
                 out.append(Sentence(p, s, e, p.text[s - p.start : e - p.start], para, prior=prior))
         return out
 
-    def _heading_of(self, p: Passage) -> Heading | None:
-        """The innermost heading above the passage (from the document's outline, cached)."""
+    def _heading_of(self, p: Passage) -> Node | None:
+        """The innermost heading above the passage, when the passage sits right under one
+        (an article's or an item's name is part of its own text, not a heading line)."""
         if not p.section:
             return None
         doc = self.index.docs.document(p.doc_id)
         if doc is None:
             return None
-        key = (doc.meta.doc_id, doc.content_hash)
-        if key not in self._outlines:
-            self._outlines[key] = outline(doc.text)
         title = p.section.split(" > ")[-1]
-        above = [h for h in self._outlines[key] if h.end <= p.start and h.title == title]
+        above = [h for h in structure(doc.text).nodes
+                 if h.kind == "heading" and h.title_end <= p.start and h.title == title]
         return above[-1] if above else None
 
     def score(self, question: str, sentences: list[Sentence], weights: dict[str, float]) -> None:
@@ -161,28 +179,56 @@ class ExtractiveAnswerer:
             for s, v in zip(sentences, sims):
                 s.dense = (float(v) - lo) / (hi - lo) if hi > lo else 0.5
         folded_q = fold_for_search(question)
+        defining = bool(_ASKS_DEFINITION.search(folded_q))
         for s in sentences:
             s.score = 0.5 * s.coverage + 0.25 * s.dense + 0.1 * s.typed + 0.15 * s.prior
             if s.text == s.paragraph and _novelty(s.text, folded_q) < 0.3:
                 # A heading that only restates the question is where the answer is, not the answer.
                 s.score *= 0.5
+            if defining and _defines(s.text, weights):
+                # 「怎么定义公共数据」: the definition clause (「公共数据，是指……」), not the
+                # sentences that merely use the term.
+                s.score += 0.3
 
     # ---- composing -----------------------------------------------------------------
 
-    def answer(self, question: str, passages: list[Passage]) -> Draft | None:
-        """The best-supported answer, or None when no passage has a usable sentence."""
+    def answer(self, question: str, passages: list[Passage], refs: References | None = None) -> Draft | None:
+        """The best-supported answer, or None when no passage has a usable sentence.
+
+        ``refs`` says which documents the question names: their names are not terms the
+        evidence must repeat (an article does not quote its law's title), a question that
+        is nothing but a reference (「数据安全法第二十一条」) is answered with the article,
+        and a question about several documents gets each document's answer.
+        """
+        if refs is not None and refs.articles and len(refs.docs) == 1:
+            # 「政府信息公开条例第25条……」: the answer is in that article, not in its neighbours.
+            labels = {f"第{int_to_cn(n)}条" for n in refs.articles}
+            passages = [p for p in passages if p.section.rsplit(" > ", 1)[-1] in labels] or passages
         sentences = self.candidates(passages)
         if not sentences:
             return None
-        weights = self.term_weights(question)
+        named = bool(refs and (refs.docs or refs.articles))
+        if refs is not None and len(refs.docs) == 1 and _ASKS_NUMBER.search(fold_for_search(question)):
+            return self._doc_number(refs.docs[0], passages)
+        asked = refs.residual if named and refs is not None else question
+        if named and not _has_content(asked):
+            return self._reference(passages)
+        weights = self.term_weights(asked)
         self.score(question, sentences, weights)
         ranked = sorted(sentences, key=lambda s: -s.score)
         qtype = question_type(question)
+        if refs is not None and len(refs.docs) > 1:
+            several = self._per_document(refs.docs, ranked)
+            if several is not None:
+                return several
         if qtype is QType.LIST:
             listing = self._heading_list(question, passages, weights, ranked[0].coverage)
             if listing is not None:
                 return listing
         best, direct = ranked[0], ""
+        if qtype is QType.WHICH_DOC:
+            # 「哪部法律规定……」 is answered with the document and the article.
+            direct = self._locator(best)
         if qtype in FACTOID:
             # The direct answer comes from the best-scoring sentence that holds a span of the
             # asked kind — and, when the question names a place, not from a sentence about
@@ -221,6 +267,64 @@ class ExtractiveAnswerer:
             text = f"{direct}[{numbered[(best.passage.doc_id, best.start, best.end)]}]。\n{text}"
         return Draft(direct or lines[0], chosen, citations, text, best.score, best.coverage, bool(direct))
 
+    def _locator(self, s: Sentence) -> str:
+        doc = self.index.docs.document(s.passage.doc_id)
+        return locator(doc.meta, doc.text, s.start) if doc is not None else f"《{s.passage.title}》"
+
+    def _doc_number(self, doc_id: str, passages: list[Passage]) -> Draft | None:
+        """「……的文号是什么」: the 文号 where the document's own text states it, or None
+        (the refusal) when the text states none — a 文号 nobody can check is not quoted."""
+        doc = self.index.docs.document(doc_id)
+        at = find_number(doc.meta, doc.text) if doc is not None else None
+        if doc is None or at is None:
+            return None
+        start, end = at
+        line_start = doc.text.rfind("\n", 0, start) + 1
+        line_end = doc.text.find("\n", end)
+        line_end = len(doc.text) if line_end < 0 else line_end
+        holder = next((p for p in passages if p.doc_id == doc_id and p.start <= start < p.end), None)
+        passage = holder or Passage(_chunk_at(self.index, doc_id, start), doc_id, doc.meta.title, "", "", 0.0,
+                                    line_start, line_end, meta=doc.meta.to_dict())
+        s = Sentence(passage, line_start, line_end, doc.text[line_start:line_end], doc.text[line_start:line_end],
+                     coverage=1.0, score=1.0)
+        number = doc.text[start:end]
+        return Draft(number, [s], [_citation(1, s)], f"{number}[1]。\n{_with_marker(s.text, 1)}", 1.0, 1.0, True)
+
+    def _reference(self, passages: list[Passage]) -> Draft:
+        """The named article (or the top passage of the named document), read in order."""
+        first = passages[0]
+        # All pieces of an article split for the budget: they come first and share its section.
+        unit = [p for p in passages if p.doc_id == first.doc_id and p.section == first.section] or [first]
+        unit.sort(key=lambda p: p.start)
+        sentences = sorted((s for s in self.candidates(unit, limit=len(unit)) if not s.heading), key=lambda s: s.start)
+        sentences = sentences[:_REFERENCE_SENTENCES]
+        citations, lines = [], []
+        for n, s in enumerate(sentences, 1):
+            citations.append(_citation(n, s))
+            lines.append(_with_marker(s.text, n))
+        doc = self.index.docs.document(sentences[0].passage.doc_id)
+        where = locator(doc.meta, doc.text, sentences[0].start, detail=False) if doc else self._locator(sentences[0])
+        head = f"{where}[1]："
+        return Draft(lines[0], sentences, citations, head + "\n" + "\n".join(lines), 1.0, 1.0, True)
+
+    def _per_document(self, doc_ids: tuple[str, ...], ranked: list[Sentence]) -> Draft | None:
+        """One answer per named document, in the order the question names them: 「上海和深圳
+        的数据条例分别怎么定义公共数据」 cites both, each with its locator."""
+        best: dict[str, Sentence] = {}
+        for s in ranked:
+            if s.passage.doc_id in doc_ids and s.passage.doc_id not in best and s.coverage > 0 and not s.heading:
+                best[s.passage.doc_id] = s
+        picked = [best[d] for d in doc_ids if d in best]
+        if len(picked) < 2:
+            return None
+        citations, lines = [], []
+        for n, s in enumerate(picked, 1):
+            citations.append(_citation(n, s))
+            lines.append(f"{self._locator(s)}：{_with_marker(s.text, n)}")
+        text = "\n".join(lines)
+        coverage = sum(s.coverage for s in picked) / len(picked)
+        return Draft("；".join(lines), picked, citations, text, min(s.score for s in picked), coverage, True)
+
 
     def _heading_list(
         self, question: str, passages: list[Passage], weights: dict[str, float], sentence_coverage: float
@@ -233,11 +337,13 @@ class ExtractiveAnswerer:
         doc = self.index.docs.document(passages[0].doc_id) if passages else None
         if doc is None:
             return None
-        heads = outline(doc.text)
+        heads = structure(doc.text).nodes
         total = sum(weights.values()) or 1.0
         best: tuple[float, int] | None = None
         for i, h in enumerate(heads):
-            children = [c for c in heads if c.parent == i]
+            if h.kind != "heading":
+                continue
+            children = _named_children(heads, i)
             if len(children) < 2:
                 continue
             folded = fold_for_search(h.title)
@@ -248,14 +354,13 @@ class ExtractiveAnswerer:
         if best is None or best[0] < max(0.45, sentence_coverage - 0.2):
             return None
         parent = heads[best[1]]
-        children = [c for c in heads if c.parent == best[1]]
+        children = _named_children(heads, best[1])
         meta = passages[0].meta
-        holder = Passage("", doc.meta.doc_id, doc.meta.title, parent.title, "", 0.0, parent.start, parent.end, meta=meta)
         citations, lines, sentences = [], [], []
         for n, c in enumerate(children, 1):
-            s = Sentence(holder, c.start, c.end, c.title, c.title, coverage=best[0], score=best[0])
-            s.passage = Passage(_chunk_at(self.index, doc.meta.doc_id, c.end), doc.meta.doc_id, doc.meta.title,
-                                f"{parent.title} > {c.title}", c.title, 0.0, c.start, c.end, meta=meta)
+            passage = Passage(_chunk_at(self.index, doc.meta.doc_id, c.title_start), doc.meta.doc_id, doc.meta.title,
+                              f"{parent.title} > {c.title}", c.title, 0.0, c.title_start, c.title_end, meta=meta)
+            s = Sentence(passage, c.title_start, c.title_end, c.title, c.title, coverage=best[0], score=best[0])
             citations.append(_citation(n, s))
             lines.append(f"{c.title}[{n}]")
             sentences.append(s)
@@ -264,9 +369,17 @@ class ExtractiveAnswerer:
         return Draft(direct, sentences, citations, text, best[0], best[0], True)
 
 
+def _named_children(nodes: list[Node], index: int) -> list[Node]:
+    """Sub-units of a heading that have a name to list (not bare article numbers)."""
+    return [n for n in nodes if n.parent == index and n.kind != "article" and n.title != n.label]
+
+
 def _chunk_at(index: Index, doc_id: str, offset: int) -> str:
-    """Id of the first chunk of the document that starts after ``offset`` (the heading's body)."""
-    return next((cid for cid, s in index.docs.chunk_starts(doc_id) if s >= offset), "")
+    """Id of the chunk that holds ``offset``, else of the first one after it: an item's name
+    is inside its own chunk, a heading line sits just before its body's first chunk."""
+    spans = index.docs.chunk_spans(doc_id)
+    holding = next((cid for cid, s, e in spans if s <= offset < e), None)
+    return holding or next((cid for cid, s, _ in spans if s >= offset), "")
 
 
 FACTOID = (QType.COUNT, QType.WHEN, QType.WHERE, QType.WHO)
@@ -284,6 +397,30 @@ def _type_match(qtype: QType, text: str, units: frozenset[str] = frozenset()) ->
     if qtype is QType.LIST:
         return 1.0 if text.count("、") >= 2 else 0.0
     return 0.0
+
+
+# 「……的文号是什么」「是国务院令第几号」
+_ASKS_NUMBER = re.compile(r"文号|发文字号|文件编号|发文编号|几号文|第几号|哪一?号")
+# An article asked for by name is shown whole up to this many sentences (most are shorter).
+_REFERENCE_SENTENCES = 10
+# Words that say nothing once a document or article is named: 「第二十一条规定了什么」.
+_REFERENCE_FILLERS = frozenset("规定 内容 条款 条文 原文 全文 主要 具体 讲 说 写 提到 本条 这条 这一条 一下 了 的 是 什么 哪些 有 说明".split())
+
+
+def _has_content(residual: str) -> bool:
+    """Whether a question still asks something once its document names are cut out."""
+    terms = [t for t in tokenize_query(residual) if t not in _REFERENCE_FILLERS and not t.isdigit()]
+    return bool(terms or expand(residual))
+
+
+_ASKS_DEFINITION = re.compile(r"定义|是指|含义|什么是|指什么|什么意思|界定|概念|\bdefin|\bmeaning\b|\bwhat is\b")
+
+
+def _defines(sentence: str, weights: dict[str, float]) -> bool:
+    """Whether the sentence defines one of the question's terms (「（四）公共数据，是指……」,
+    「本法所称数据，是指……」), not a narrower thing (「无条件开放的公共数据，是指……」)."""
+    folded = "\n" + fold_for_search(sentence)
+    return any(len(t) > 1 and definition_pattern(t).search(folded) for t in weights)
 
 
 def _novelty(text: str, folded_question: str) -> float:
@@ -306,6 +443,10 @@ def direct_answer(qtype: QType, sentence: str, weights: dict[str, float], questi
     about 产业数字化). A question asking two quantities gets both.
     """
     folded_q = fold_for_search(question)
+    if qtype is QType.COUNT and (asks_frequency(question) or expected_units(question) == {"次"}):
+        m = FREQUENCY_SPAN.search(sentence)
+        if m:
+            return m.group()
     if qtype is QType.COUNT:
         picks = []
         for units in count_asks(question):
@@ -325,8 +466,11 @@ def direct_answer(qtype: QType, sentence: str, weights: dict[str, float], questi
     elif qtype is QType.WHERE:
         found = [m for m in _PLACE_RUN.finditer(sentence) if _place_core(m.group()) not in folded_q]
     elif qtype is QType.WHO:
-        found = [m for m in _ORG.finditer(sentence)
+        found = [m for m in (*_ORG.finditer(sentence), *_ROLE.finditer(sentence))
                  if fold_for_search(m.group()) not in folded_q and _ORG_LEAD.sub("", m.group()) not in _GENERIC_ORG]
+        agent = _agent_of(sentence, folded_q, found)
+        if agent:
+            return agent
     else:
         return ""
     if not found:
@@ -335,6 +479,32 @@ def direct_answer(qtype: QType, sentence: str, weights: dict[str, float], questi
 
 
 _CLAUSE_END = re.compile(r"[，,；;。！？!?]")
+_ITEM_END = re.compile(r"[、]|和(?=[\d一二三四五六七八九十两])|\d")
+_WHO_VERB = re.compile(r"(?:由|需要|要|须|应当|经)?(?:谁|哪(?:些|个|一)?(?:部门|机构|单位|组织))(?:来|去)?([\u4e00-\u9fff]{2})")
+
+
+def _agent_of(sentence: str, folded_q: str, found: list[re.Match[str]]) -> str:
+    """For 「需要谁同意」「由谁负责」: the candidate right before the asked verb in the
+    sentence (「……父母或者其他监护人的同意」), not the one whose clause repeats the question."""
+    m = _WHO_VERB.search(folded_q)
+    if not m or not found:
+        return ""
+    verb = m.group(1)
+    at = fold_for_search(sentence).find(verb)
+    if at < 0:
+        return ""
+    before = [c for c in found if c.end() <= at and re.fullmatch(r"的?", sentence[c.end():at].strip())]
+    if not before:
+        return ""
+    last = max(before, key=lambda c: (c.end(), -c.start()))
+    # 「国家发展改革委、国家卫生健康委牵头」: the agents listed together, each named once.
+    run = [last]
+    while True:
+        prev = [c for c in found if c.end() == run[0].start() - 1 and sentence[c.end()] in "、和及与"]
+        if not prev:
+            break
+        run.insert(0, max(prev, key=lambda c: c.end() - c.start()))
+    return _ORG_LEAD.sub("", sentence[run[0].start() : last.end()].strip())
 
 
 def _place_core(name: str) -> str:
@@ -360,6 +530,12 @@ def _context_score(sentence: str, m: re.Match[str], weights: dict[str, float]) -
     right = next((x.start() for x in _CLAUSE_END.finditer(sentence, m.end())), len(sentence))
     window = fold_for_search(sentence[left:right])
     near = sum(w for t, w in weights.items() if t in window)
+    # In an enumeration (「建设1个……中心、3个……中心和400个左右……集训基地」) one clause holds
+    # every number; the words between this span and the next item say what it counts.
+    if len([x for x in NUMBER.finditer(sentence, left, right) if x.group().strip()]) > 1:
+        after = _ITEM_END.search(sentence, m.end(), right)
+        own = fold_for_search(sentence[m.end() : after.start() if after else right])
+        near += sum(w for t, w in weights.items() if t in own)
     return near - 0.001 * m.start()
 
 

@@ -17,11 +17,18 @@ class QType(str, Enum):
     WHY = "why"  # 为什么 / why
     HOW = "how"  # 怎么 / 如何 / how
     YESNO = "yesno"  # 吗 / 是否 / is / does
+    WHICH_DOC = "which_doc"  # 哪部法律 / 哪个文件 / 第几条 / which law: answered with a document and article
     WHAT = "what"  # anything else
 
 
 _RULES: tuple[tuple[QType, re.Pattern[str]], ...] = (
-    (QType.WHEN, re.compile(r"何时|什么时候|哪一?年|哪个?月|哪天|几月|几年|什么时间|when\b|what year|which year")),
+    (QType.WHICH_DOC, re.compile(
+        r"哪(?:一)?(?:部|个|份|项)?(?:法律|法规|法|条例|文件|规定|规划|方案|条款)|哪一?条(?!建议|措施)"
+        r"|第几条|什么(?:法律|法规|文件|条例)(?:规定|要求|提出)|出自哪|依据哪|哪里规定|法律依据"
+        r"|which (?:law|laws|document|documents|regulation|regulations|article|articles|policy|provision)\b"
+        r"|what (?:law|document|regulation|article)\b")),
+    # 「几年」 asks how many years (「几年内不得……」), not which one.
+    (QType.WHEN, re.compile(r"何时|什么时候|哪一?年|哪个?月|哪天|几月几日|几月|什么时间|when\b|what year|which year")),
     (QType.LIST, re.compile(r"哪几")),  # 「哪几类」 asks which, not how many
     (QType.COUNT, re.compile(r"多少|多长时间|多久|几[个家项类种所名人万亿%]?|比例|占比|百分之|how many|how much|how long|what percentage|what share|number of")),
     (QType.WHERE, re.compile(r"哪里|哪儿|(?<!存)在哪(?!些问题|些方面)|哪个?城市|哪个?地区|哪个?省|哪个?区|哪些城市|哪些地区|where\b|which cit|which region|which district")),
@@ -48,18 +55,24 @@ def question_type(question: str) -> QType:
 
 
 # What a direct answer looks like for each type (used to pick the span of a factoid).
+_CN = "一二三四五六七八九十两百千万亿零〇"
 NUMBER = re.compile(
-    r"(?:约|近|超过|达到?|共|累计)?\d[\d,.]*\s*(?:多|余)?\s*(?:%|％|万|亿|千|百)?\s*(?:多|余)?\s*"
-    r"(?:个百分点|人次|亿元|万元|小时|分钟|大类|个|家|项|类|种|名|人|次|所|座|户|岁|年|天|元|倍)?(?:以上|以下|左右)?"
-    r"|(?:近|上|数|超)[一二三四五六七八九十两]*[十百千万亿]{1,3}(?:个|家|项|类|种|大类|名|所|人)?"
-    r"|[一二三四五六七八九十两]+[十百千万亿]*(?:个|家|项|类|种|大类|名|所|人)"
+    r"(?:约|近|超过|达到?|共|累计|不少于|不超过|至少)?\d[\d,.]*\s*(?:多|余)?\s*(?:%|％|万|亿|千|百)?\s*(?:多|余)?\s*"
+    r"(?:个百分点|人次|亿元|万元|元|小时|分钟|个工作日|个月|大类|个|家|项|类|种|名|人|次|所|座|户|岁|年|月|周|日|天|倍)?"
+    r"(?:以上|以下|以内|内|左右)?"
+    r"|(?:近|(?<!以)上|数|超)[一二三四五六七八九十两]*[十百千万亿]{1,3}(?:个|家|项|类|种|大类|名|所|人)?"
+    rf"|(?<![上下同当本前后第{_CN}])(?:不少于|不超过|至少)?[{_CN}]*[一二三四五六七八九十两][{_CN}]*"
+    r"(?:个百分点|人次|亿元|万元|元|小时|分钟|个工作日|个月|大类|个|家|项|类|种|名|所|人|次|岁|年|周|日|天|倍)"
+    r"(?:以上|以下|以内|内)?"
 )
 DATE = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{4}[-/]\d{1,2}(?:[-/]\d{1,2})?|(?:春节|今年|去年|近年来)")
 
 
 # Measure words a count question asks for, so 「投资了多少钱」 is not answered with 「2000多名」.
-_UNIT_AFTER = re.compile(r"(?:多少|几)\s*(钱|资金|经费|所|家|项|个|名|位|人次|人|类|大类|种|次|岁|年|天|倍|元|万元|亿元)")
-_DURATION = re.compile(r"多长时间|多久|how long")
+_UNIT_AFTER = re.compile(r"(?:多少|几)\s*(钱|资金|经费|所|家|项|个|名|位|人次|人|类|大类|种|次|岁|年|天|日|个工作日|倍|元|万元|亿元)")
+_DURATION = re.compile(r"多长时间|多久|多少时间|how long")
+# 「多久做一次」 asks how often: 每年至少一次 answers it.
+_FREQUENCY = re.compile(r"(?:多久|多长时间|多少天|几年|几个月)[^，。？?]{0,8}一次|how often")
 _NOUN_AFTER = re.compile(r"(?:多少|几)\s*(?:个|名|位)?\s*([\u4e00-\u9fff]{1,4})")
 _UNIT_GROUPS: dict[str, frozenset[str]] = {
     "钱": frozenset("元"), "资金": frozenset("元"), "经费": frozenset("元"), "元": frozenset("元"),
@@ -67,10 +80,11 @@ _UNIT_GROUPS: dict[str, frozenset[str]] = {
     "人": frozenset("人名位"), "名": frozenset("人名位"), "位": frozenset("人名位"), "人次": frozenset({"人次"}),
     "类": frozenset("类"), "大类": frozenset("类"), "家": frozenset("家"), "项": frozenset("项"), "所": frozenset("所"),
     "个": frozenset("个"), "种": frozenset("种"), "次": frozenset("次"), "岁": frozenset("岁"), "年": frozenset("年"),
-    "天": frozenset("天"), "倍": frozenset("倍"),
+    "天": frozenset({"天", "日", "工作日"}), "日": frozenset({"天", "日", "工作日"}),
+    "个工作日": frozenset({"工作日", "日", "天"}), "倍": frozenset("倍"),
 }
 _PEOPLE = ("老人", "居民", "人", "医师", "医生", "工人", "学生", "教师", "群众", "求职者", "家庭")
-_SHARE = re.compile(r"比例|占比|百分之|百分比|percentage|share|percent")
+_SHARE = re.compile(r"比例|占比|百分之|百分比|占[^，。？?]{0,6}多少|percentage|share|percent")
 
 
 def expected_units(question: str) -> frozenset[str]:
@@ -78,8 +92,10 @@ def expected_units(question: str) -> frozenset[str]:
     q = fold_for_search(question)
     if _SHARE.search(q):
         return frozenset("%％")
+    if _FREQUENCY.search(q):
+        return frozenset({"次"})
     if _DURATION.search(q):
-        return frozenset({"小时", "分钟", "天", "年", "月", "周"})
+        return frozenset({"小时", "分钟", "天", "日", "年", "月", "周"})
     m = _UNIT_AFTER.search(q)
     if m:
         return _UNIT_GROUPS.get(m.group(1), frozenset())
@@ -87,9 +103,17 @@ def expected_units(question: str) -> frozenset[str]:
     if m and any(m.group(1).startswith(p) for p in _PEOPLE):
         noun = next(p for p in _PEOPLE if m.group(1).startswith(p))
         return frozenset({"人", "名", "位", "户", noun})
-    if "投资" in q or "花了" in q or "费用" in q or "资金" in q:
+    if any(w in q for w in ("投资", "花了", "费用", "资金", "罚款", "罚多少", "罚金", "收费", "补贴")):
         return frozenset("元")
     return frozenset()
+
+
+FREQUENCY_SPAN = re.compile(r"每(?:年|半年|季度|月|周|日|天)[^，。；,;]{0,8}?[一二两三四五六七八九十\d]+次")
+
+
+def asks_frequency(question: str) -> bool:
+    """「多久做一次检测评估」: the answer is a frequency (每年至少进行一次), not a count."""
+    return bool(_FREQUENCY.search(fold_for_search(question)))
 
 
 def count_asks(question: str) -> list[frozenset[str]]:
@@ -114,6 +138,10 @@ def fits_units(sentence: str, match: re.Match[str], units: frozenset[str]) -> bo
     """
     text = match.group().strip()
     if _YEAR_LIKE.match(text):
+        return False
+    # «2.健全终身职业技能培训制度»: an item's number, not a count.
+    if re.fullmatch(r"\d{1,2}[.．]?", text) and re.match(r"\s*[.．、]", sentence[match.end() - (1 if text.endswith((".", "．")) else 0):][:1] or " ") \
+            and not sentence[: match.start()].strip():
         return False
     # «3» in «2022年3月» is part of a date, not a count.
     if re.match(r"\s*[月日号]", sentence[match.end() : match.end() + 2]) or sentence[max(0, match.start() - 1) : match.start()] == "年":

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from rag.types import Chunk, Document, DocumentMeta
+from rag.types import LIST_FIELDS, Chunk, Document, DocumentMeta
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -48,8 +48,8 @@ CREATE TABLE IF NOT EXISTS withdrawn (
 
 def meta_from_json(data: str) -> DocumentMeta:
     d = json.loads(data)
-    d["cities"] = tuple(d.get("cities", ()))
-    d["domains"] = tuple(d.get("domains", ()))
+    for key in LIST_FIELDS:
+        d[key] = tuple(d.get(key, ()))
     return DocumentMeta(**{k: v for k, v in d.items() if k in DocumentMeta.__dataclass_fields__})
 
 
@@ -176,10 +176,10 @@ class DocStore:
     def chunk_ids(self, doc_id: str) -> list[str]:
         return [r[0] for r in self._db().execute("SELECT chunk_id FROM chunks WHERE doc_id=?", (doc_id,))]
 
-    def chunk_starts(self, doc_id: str) -> list[tuple[str, int]]:
-        """``(chunk_id, start)`` of a document's chunks in order."""
+    def chunk_spans(self, doc_id: str) -> list[tuple[str, int, int]]:
+        """``(chunk_id, start, end)`` of a document's chunks in order."""
         return [tuple(r) for r in self._db().execute(  # type: ignore[misc]
-            "SELECT chunk_id, start FROM chunks WHERE doc_id=? ORDER BY ordinal", (doc_id,))]
+            'SELECT chunk_id, start, "end" FROM chunks WHERE doc_id=? ORDER BY ordinal', (doc_id,))]
 
     def count_chunks(self) -> int:
         return int(self._db().execute("SELECT COUNT(*) FROM chunks").fetchone()[0])

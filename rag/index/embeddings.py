@@ -132,11 +132,14 @@ class CachedEmbeddings(Embeddings):
 
     Only passages are cached: queries are cheap and mostly unique. One cache file serves
     every home and evaluation run on the machine, so unchanged text is embedded once.
+    Beneath the cache lie the vectors shipped for the bundled corpus (`rag.index.shipped`),
+    so a fresh install embeds none of it.
     """
 
-    def __init__(self, model: LocalEmbeddings, cache_dir: Path, batch_size: int = 32) -> None:
+    def __init__(self, model: LocalEmbeddings, cache_dir: Path, batch_size: int = 32, use_shipped: bool = True) -> None:
         self.model = model
         self.batch_size = batch_size
+        self.use_shipped = use_shipped
         self._path = cache_dir / "embeddings.sqlite"
         self._local = threading.local()
         self._queries: dict[str, list[float]] = {}
@@ -167,6 +170,11 @@ class CachedEmbeddings(Embeddings):
                 [self.name, *part],
             ).fetchall()
             found.update({h: np.frombuffer(b, dtype=np.float32) for h, b in rows})
+        if self.use_shipped and len(found) < len(unique):
+            from rag.index.shipped import shipped
+
+            bundled = shipped(self.name)
+            found.update({k: bundled[k] for k in unique if k not in found and k in bundled})
         missing = [(k, t) for k, t in dict(zip(keys, texts)).items() if k not in found]
         if progress:
             progress(len(texts) - len(missing))

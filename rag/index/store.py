@@ -32,6 +32,8 @@ def chunk_metadata(chunk: Chunk, meta: DocumentMeta) -> dict[str, Any]:
         "kind": meta.kind,
         "issuer": meta.issuer,
         "date": meta.date,
+        "legal_level": meta.legal_level,
+        "status": meta.status,
     }
     cities, domains = chunk_tags(chunk, meta)
     for city in cities:

@@ -15,10 +15,10 @@ from importlib import resources
 from pathlib import Path
 
 from rag.errors import InputError
-from rag.types import DocumentMeta
+from rag.types import LEGAL_LEVELS, STATUSES, UNCHECKED, DocumentMeta
 
 MANIFEST_NAME = "manifest.toml"
-KINDS = ("paper", "policy", "report", "web", "other")
+KINDS = ("paper", "policy", "law", "report", "web", "other")
 
 
 @dataclass(frozen=True)
@@ -48,25 +48,50 @@ def read_manifest(path: Path) -> list[ManifestEntry]:
             doc_id, rel = d["id"], d["path"]
         except KeyError as exc:
             raise InputError(f"{path}: document #{i + 1} lacks the required field {exc}") from None
-        kind = d.get("kind", "other")
-        if kind not in KINDS:
-            raise InputError(f"{path}: document {doc_id!r} has kind {kind!r}; use one of {', '.join(KINDS)}")
-        meta = DocumentMeta(
-            doc_id=doc_id,
-            title=d.get("title", Path(rel).stem),
-            kind=kind,
-            issuer=d.get("issuer", ""),
-            date=str(d.get("date", "")),
-            doc_number=d.get("doc_number", ""),
-            source_url=d.get("source_url", ""),
-            cities=tuple(d.get("cities", ())),
-            domains=tuple(d.get("domains", ())),
-            language=d.get("language", "zh-Hans"),
-            path=rel,
-        )
+        meta = meta_from_fields(d, doc_id, Path(rel).stem, rel, where=f"{path}: document {doc_id!r}")
         fixes = path.parent / d["fixes"] if d.get("fixes") else None
         entries.append(ManifestEntry(path.parent / rel, meta, fixes))
     return entries
+
+
+def meta_from_fields(d: dict, doc_id: str, default_title: str, path: str, where: str) -> DocumentMeta:  # type: ignore[type-arg]
+    """A `DocumentMeta` from manifest (or upload form) fields, each checked; ``where``
+    names the document in error messages."""
+    kind = d.get("kind", "other")
+    if kind not in KINDS:
+        raise InputError(f"{where} has kind {kind!r}; use one of {', '.join(KINDS)}")
+    level = d.get("legal_level", "") or ""
+    if level and level not in LEGAL_LEVELS:
+        raise InputError(f"{where} has legal_level {level!r}; use one of {', '.join(LEGAL_LEVELS)}")
+    status = d.get("status", "") or UNCHECKED
+    if status not in STATUSES:
+        raise InputError(f"{where} has status {status!r}; use one of {', '.join(STATUSES)}")
+    if status == "现行有效" and not d.get("status_note"):
+        # The one claim an official would repeat without checking: it needs its source.
+        raise InputError(f"{where} says status = 现行有效 without a status_note naming the source that says so")
+    return DocumentMeta(
+        doc_id=doc_id,
+        title=d.get("title") or default_title,
+        kind=kind,
+        issuer=d.get("issuer", ""),
+        date=str(d.get("date", "")),
+        doc_number=d.get("doc_number", ""),
+        source_url=d.get("source_url", ""),
+        cities=tuple(d.get("cities", ())),
+        domains=tuple(d.get("domains", ())),
+        language=d.get("language", "zh-Hans"),
+        path=path,
+        subtitle=d.get("subtitle", ""),
+        legal_level=level,
+        date_published=str(d.get("date_published", "")),
+        date_effective=str(d.get("date_effective", "")),
+        status=status,
+        status_note=d.get("status_note", ""),
+        complete=bool(d.get("complete", True)),
+        notice=d.get("notice", ""),
+        aliases=tuple(d.get("aliases", ())),
+        where_found=d.get("where_found", ""),
+    )
 
 
 def derived_doc_id(path: Path) -> str:

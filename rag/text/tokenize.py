@@ -78,6 +78,15 @@ def tokenize(text: str) -> list[str]:
     return [t for t in jieba.cut_for_search(folded) if _keep(t)]
 
 
+def words(text: str) -> list[str]:
+    """jieba's plain cut of the search-folded text, every token kept (for reading names
+    such as 民法典 or 个人所得税法 that search mode would cut into pieces)."""
+    _init_jieba()
+    import jieba
+
+    return [t for t in jieba.cut(fold_for_search(text)) if t.strip()]
+
+
 def tokenize_query(text: str) -> list[str]:
     """Lexical tokens of a question: like `tokenize`, without question words."""
     return [t for t in tokenize(text) if t not in QUESTION_WORDS]

@@ -31,9 +31,9 @@ def cli_json(args: list[str], home: Path, cache_dir: Path) -> dict:
 
 def test_ingest_reports_and_is_idempotent(indexed_home: Path, cache_dir: Path) -> None:
     report = cli_json(["ingest", "--json"], indexed_home, cache_dir)
-    assert report["unchanged"] == [DOC_ID]
+    assert len(report["unchanged"]) == 18 and DOC_ID in report["unchanged"]
     assert report["added"] == report["updated"] == report["removed"] == []
-    assert report["chunks"] > 20
+    assert report["chunks"] > 900
 
 
 def test_ask_json_contract_and_exact_quotes(indexed_home: Path, cache_dir: Path) -> None:
@@ -68,10 +68,47 @@ def test_retrieve_with_filter_and_k(indexed_home: Path, cache_dir: Path) -> None
     assert all("杭州" in p["text"] for p in out["passages"])
 
 
-def test_docs_lists_the_bundled_paper(indexed_home: Path, cache_dir: Path) -> None:
+def test_docs_lists_the_bundled_documents_with_level_and_status(indexed_home: Path, cache_dir: Path) -> None:
     out = cli_json(["docs", "--json"], indexed_home, cache_dir)
-    (doc,) = out["documents"]
-    assert doc["doc_id"] == DOC_ID and doc["kind"] == "paper" and doc["chunks"] > 20
+    docs = {d["doc_id"]: d for d in out["documents"]}
+    assert len(docs) == 18
+    assert docs[DOC_ID]["kind"] == "paper" and docs[DOC_ID]["legal_level"] == "研究文章" and docs[DOC_ID]["chunks"] > 20
+    for d in docs.values():
+        assert d["legal_level"] and d["status"] in ("现行有效", "已修订", "已废止", "未核实") and d["chunks"] > 0
+    pipl = docs["geren-xinxi-baohu-fa-2021"]
+    assert (pipl["legal_level"], pipl["date"], pipl["date_effective"]) == ("法律", "2021-08-20", "2021-11-01")
+    assert docs["hangzhou-chengshi-danao-tiaoli-2020"]["complete"] is False
+
+
+def test_ask_json_cites_laws_by_article(indexed_home: Path, cache_dir: Path) -> None:
+    out = cli_json(["ask", "--json", "处理不满十四周岁未成年人个人信息需要谁同意？"], indexed_home, cache_dir)
+    assert "父母或者其他监护人" in out["direct"]
+    first = out["citations"][0]
+    assert first["locator"].startswith("《中华人民共和国个人信息保护法》第三十一条")
+    assert set(first) >= {"locator", "legal_level", "status", "notice"}
+    text = out["answer"]
+    r = run_cli_text(["ask", "处理不满十四周岁未成年人个人信息需要谁同意？"], indexed_home, cache_dir)
+    assert "[1] 《中华人民共和国个人信息保护法》第三十一条" in r and text.split("\n")[0] in r
+
+
+def test_retrieve_json_ranks_a_named_article_first(indexed_home: Path, cache_dir: Path) -> None:
+    out = cli_json(["retrieve", "--json", "数据安全法第二十一条"], indexed_home, cache_dir)
+    assert out["passages"][0]["locator"] == "《中华人民共和国数据安全法》第二十一条"
+    out = cli_json(["retrieve", "--json", "国办发〔2020〕45号的工作目标"], indexed_home, cache_dir)
+    assert out["passages"][0]["section"].endswith("（三）工作目标")
+
+
+def test_ask_refuses_a_document_the_corpus_lacks(indexed_home: Path, cache_dir: Path) -> None:
+    out = cli_json(["ask", "--json", "国发〔2022〕14号提出了哪些目标？"], indexed_home, cache_dir)
+    assert out["refused"] is True and "国发〔2022〕14号" in out["answer"] and "18份文件" in out["answer"]
+
+
+def run_cli_text(args: list[str], home: Path, cache_dir: Path) -> str:
+    from tests.conftest import run_cli
+
+    r = run_cli(args, home, cache_dir)
+    assert r.returncode == 0, r.stderr
+    return r.stdout
 
 
 def test_eval_json_on_the_gold_set(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

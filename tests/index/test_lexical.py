@@ -32,7 +32,7 @@ def test_bm25_alone_matches_a_phrase_that_jieba_cuts_into_common_words(
     # 「打造一批…城市」: every word of it is common in the paper; only the phrase is not.
     monkeypatch.setattr(bundled.settings.retrieve, "dense_weight", 0.0)
     top = bundled.retrieve("政策建議提出要打造一批什麼樣的城市？", Filters(), k=3)
-    assert "标杆城市" in top[0].text, [p.text[:30] for p in top]
+    assert any("标杆城市" in p.text for p in top), [p.text[:30] for p in top]
 
 
 def test_an_index_built_with_older_terms_is_rebuilt_not_reused(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from rag.ingest.chunk import chunk_document, heading_of
+from rag.ingest.chunk import chunk_document
+from rag.text.outline import heading_of
 from rag.text.tokens import count_tokens
 from tests.conftest import CORPUS_DOC
 

@@ -53,6 +53,19 @@ def test_ask_answers_with_exact_citations(api_server: LiveServer, bundled: Pipel
     assert body["passages"] and {"chunk_id", "doc_id", "title", "section", "text", "score"} <= set(body["passages"][0])
 
 
+def test_ask_cites_laws_by_article_in_json_and_in_chat_completions(api_server: LiveServer) -> None:
+    question = "处理不满十四周岁未成年人个人信息需要谁同意？"
+    with api_server.client() as c:
+        body = c.post("/api/ask", json={"question": question}).json()
+        chat = c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": question}]}).json()
+    first = body["citations"][0]
+    assert first["locator"].startswith("《中华人民共和国个人信息保护法》第三十一条") and first["legal_level"] == "法律"
+    assert body["passages"][0]["locator"] == "《中华人民共和国个人信息保护法》第三十一条"
+    content = chat["choices"][0]["message"]["content"]
+    assert "[1] 《中华人民共和国个人信息保护法》第三十一条" in content
+    assert chat["citations"][0]["locator"] == first["locator"]
+
+
 def test_ask_streams_events_in_pipeline_order(api_server: LiveServer, bundled: Pipeline) -> None:
     with api_server.client() as c:
         r = c.post("/api/ask", json={"question": QUESTION, "stream": True})

@@ -6,6 +6,8 @@ mode indicator, and one real turn through `ChatApp.respond` over the bundled cor
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import re
 from pathlib import Path
 
@@ -131,6 +133,25 @@ def test_citation_card_shows_number_title_section_issuer_date() -> None:
     assert '<span class="pq-num" aria-hidden="true">1</span>' in html
     for piece in ("《数字技术赋能城市公共服务》", "一、实践 &gt; （四）养老", "国脉电子政务网", "2023", "<details", "展开原文"):
         assert piece in html
+
+
+def test_a_law_citation_card_shows_its_locator_level_status_and_caveat() -> None:
+    p = passage()
+    c = replace(citation(p), title="中华人民共和国网络安全法", locator="《中华人民共和国网络安全法》第二十一条",
+                legal_level="法律", status="已修订", notice="本文本为2016年原文<b>。</b>")
+    html = C.citation_cards(answer(p, citations=[c]), ZH)
+    for piece in ("出处", "《中华人民共和国网络安全法》第二十一条", "效力层级", "法律", "时效性", "已修订",
+                  "注意：</strong>本文本为2016年原文&lt;b&gt;。&lt;/b&gt;"):
+        assert piece in html, piece
+    # 未核实 tells a reader nothing: it is not shown as if it were a status.
+    unchecked = C.citation_cards(answer(p, citations=[replace(c, status="未核实", notice="")]), ZH)
+    assert "时效性" not in unchecked and "注意" not in unchecked
+    # The memo text names the article and carries the caveat.
+    text = C.copy_text(answer(p, citations=[c]), ZH)
+    assert "[1] 《中华人民共和国网络安全法》第二十一条 · 国脉电子政务网 · 2023\n" in text
+    assert "注意：本文本为2016年原文" in text
+    # In 繁體 the labels and the locator are converted like the rest.
+    assert "《中華人民共和國網絡安全法》第二十一條" in C.citation_cards(answer(p, citations=[c]), ZH, to_traditional)
 
 
 def test_copy_text_has_the_numbered_reference_list() -> None:

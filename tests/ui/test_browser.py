@@ -201,8 +201,10 @@ def test_answer_streams_with_citation_card_highlight_large_text_and_axe(page: An
     card = answer.locator(".pq-cite").first
     assert card.locator(".pq-num").inner_text() == "1"
     assert "数字技术赋能城市公共服务" in card.locator(".pq-title").inner_text()
-    meta = card.locator(".pq-meta").inner_text()
+    meta = "\n".join(card.locator(".pq-meta").all_inner_texts())
     assert "养老公共服务" in meta and "发布机构" in meta and "日期" in meta
+    # The locator an official pastes into a memo: document and outline numbers.
+    assert "出处" in meta and "《数字技术赋能城市公共服务的实践、问题与对策》一、（四）" in meta
     _shot(page, "answer-with-citations.png")
 
     # Open the cited passage: the quote is highlighted (and said in words, not colour alone).
