@@ -30,6 +30,7 @@ class Item:
     category: str = "squad"
     split: str = "test"
     history: list[dict[str, str]] = field(default_factory=list)
+    group: str = ""  # which part of the bundled corpus a gold item is about: "paper" or "official"
 
 
 def _data(name: str) -> Path:
@@ -47,7 +48,7 @@ def load_gold(split: str | None = None, path: Path | None = None) -> list[Item]:
             continue
         items.append(
             Item(d["id"], d["question"], [Gold(g["doc_id"], g["anchor"]) for g in d["gold"]], d["answers"],
-                 d["answerable"], d["category"], d["split"])
+                 d["answerable"], d["category"], d["split"], group=d.get("group", "paper"))
         )
     return items
 
@@ -66,7 +67,7 @@ def load_dialogue_turns(split: str | None = None) -> list[Item]:
             if i > 0:
                 out.append(
                     Item(f"{d['id']}.{i}", turn["question"], [Gold(g["doc_id"], g["anchor"]) for g in turn["gold"]],
-                         turn["answers"], True, "followup", d["split"], list(history))
+                         turn["answers"], True, "followup", d["split"], list(history), group=d.get("group", "paper"))
                 )
             history += [{"role": "user", "content": turn["question"]}, {"role": "assistant", "content": ""}]
     return out

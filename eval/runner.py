@@ -120,9 +120,19 @@ def fold(text: str) -> str:
 
 
 def direct_correct(r: Record) -> bool:
-    """A gold answer string inside the direct answer (the answer's first line)."""
+    """A gold answer string inside the direct answer (the answer's first line).
+
+    A question two documents answer (「上海和深圳……分别……」) is right only when both
+    documents are cited and each contributes an answer: one document's answer is half of it.
+    """
     if not r.answer or r.answer["refused"]:
         return False
+    gold_docs = {g.doc_id for g in r.item.gold}
+    if len(gold_docs) > 1:
+        cited = {c["doc_id"] for c in r.answer["citations"]}
+        text = fold(r.answer["answer"])
+        found = sum(fold(a) in text for a in r.item.answers)
+        return gold_docs <= cited and found >= min(len(gold_docs), len(r.item.answers))
     direct = fold(r.answer.get("direct") or r.answer["answer"].split("\n")[0])
     return any(fold(a) in direct for a in r.item.answers)
 
@@ -161,9 +171,18 @@ def summarize(records: list[Record], docs: DocStore) -> dict[str, Any]:
         ams = [r.answer_ms for r in with_answers]
         out["answer_p50_ms"], out["answer_p95_ms"] = round(percentile(ams, 50), 1), round(percentile(ams, 95), 1)
 
+    groups: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        groups[r.item.group].append(r)
+    if len(groups) > 1:
+        # Each part of the corpus on its own (the paper's items and the official documents'),
+        # with the same metrics as the whole.
+        out["by_group"] = {g: {k: v for k, v in summarize(rs, docs).items() if not isinstance(v, dict)}
+                           for g, rs in sorted(groups.items())}
+
     cats: dict[str, list[Record]] = defaultdict(list)
     for r in records:
-        cats[r.item.category].append(r)
+        cats[f"{r.item.group}/{r.item.category}" if len(groups) > 1 else r.item.category].append(r)
     if len(cats) > 1:
         out["by_category"] = {}
         for cat, rs in sorted(cats.items()):
@@ -263,6 +282,8 @@ def table(result: dict[str, Any]) -> str:
                         "p50_ms", "p95_ms", "answer_p95_ms") if k in result]
     lines = [f"{result['dataset']} · {result['mode']} · {result['embedding']} · commit {result['git_commit']}"]
     lines += [f"  {k:<20} {result[k]}" for k in keys]
+    for group, row in result.get("by_group", {}).items():
+        lines.append(f"  <{group}> " + ", ".join(f"{k}={row[k]}" for k in keys if k in row))
     for cat, row in result.get("by_category", {}).items():
         lines.append(f"  [{cat}] " + ", ".join(f"{k}={v}" for k, v in row.items()))
     lines.append(f"  results file: {result.get('results_file')}")
