@@ -40,7 +40,7 @@ def definition_pattern(term: str) -> re.Pattern[str]:
     """「（四）公共数据，是指」「本法所称数据，是指」: the term starts a clause, so
     「无条件开放的公共数据，是指」 defines something else."""
     t = re.escape(term)
-    return re.compile(rf"(?:^|[\n）)、，,。；;：:])(?:本(?:法|条例|规定|办法)中?)?(?:所称)?{t}[，,]?(?:是指|指)")
+    return re.compile(rf"(?:^|[\n）)、，,。；;：:])(?:本(?:法|条例|规定|办法)中?)?(?:所称)?{t}[，,]?是指")
 
 
 def defined_terms(query: str) -> list[str]:
