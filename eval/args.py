@@ -20,6 +20,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--embedding", help="embedding model (default: POLICY_QA_EMBEDDING_MODEL or e5-small)")
     p.add_argument("--dense-weight", type=float, help="override the fusion weight of the dense side")
     p.add_argument("--no-answers", action="store_true", help="retrieval metrics only (skip answering)")
+    p.add_argument("--answers", action="store_true",
+                   help="with --squad: also answer every question over its own passages (answer accuracy, "
+                        "share refused)")
+    p.add_argument("--against-bundled", action="store_true",
+                   help="with --squad: ask its questions against the bundled corpus instead, where every one "
+                        "should be refused (share refused)")
     p.add_argument("--dialogues", action="store_true", help="also evaluate the follow-up turns of the gold dialogues")
     p.add_argument("--out", type=Path, help="results file (default: $POLICY_QA_HOME/eval/<time>-<set>.json)")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")

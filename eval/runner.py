@@ -15,7 +15,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -164,6 +164,7 @@ def summarize(records: list[Record], docs: DocStore) -> dict[str, Any]:
             / max(len(acc), 1), 4)
         p, rcl = precision_recall([r.answer["refused"] for r in with_answers], [not r.item.answerable for r in with_answers])
         out["refusal_precision"], out["refusal_recall"] = round(p, 4), round(rcl, 4)
+        out["refused_share"] = round(sum(r.answer["refused"] for r in with_answers) / len(with_answers), 4)
         cites = [c for r in ok for c in r.answer["citations"]]
         exact = sum(1 for c in cites if (d := docs.document(c["doc_id"])) and d.text[c["start"]:c["end"]] == c["quote"])
         out["citation_exactness"] = round(exact / len(cites), 4) if cites else 1.0
@@ -214,6 +215,8 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
     base = base or get_settings()
     if getattr(args, "traditional", None) and not args.squad:
         raise InputError("--traditional converts a --squad set; the gold set already has Traditional questions")
+    if (getattr(args, "answers", False) or getattr(args, "against_bundled", False)) and not args.squad:
+        raise InputError("--answers and --against-bundled apply to a --squad set; the gold set is answered by default")
     with tempfile.TemporaryDirectory(prefix="policy-qa-eval-") as tmp:
         settings = eval_settings(base, Path(tmp), args)
         pipe = Pipeline(settings)
@@ -225,12 +228,18 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
             data = load_squad(args.squad, args.limit)
             if args.traditional:
                 data = to_traditional_set(data, contexts=args.traditional == "all")
-            indexer.ingest_texts(
-                [(DocumentMeta(doc_id=cid, title="", kind="other"), text) for cid, text in data.contexts.items()],
-                root="squad",
-            )
-            items, name = data.items, args.squad.stem + (f"-traditional-{args.traditional}" if args.traditional else "")
-            answers = False
+            name = args.squad.stem + (f"-traditional-{args.traditional}" if args.traditional else "")
+            if args.against_bundled:
+                # Questions about other things asked of the bundled corpus: a refusal is right.
+                indexer.ingest_bundled()
+                items = [replace(i, gold=[], answers=[], answerable=False, category="out_of_domain") for i in data.items]
+                name, answers = name + "-vs-bundled", True
+            else:
+                indexer.ingest_texts(
+                    [(DocumentMeta(doc_id=cid, title="", kind="other"), text) for cid, text in data.contexts.items()],
+                    root="squad",
+                )
+                items, answers = data.items, bool(args.answers)
         else:
             indexer.ingest_bundled()
             split = None if args.split == "all" else args.split
@@ -278,7 +287,7 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
 
 def table(result: dict[str, Any]) -> str:
     keys = [k for k in ("n", "hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "answer_recall@5",
-                        "answer_accuracy", "refusal_precision", "refusal_recall", "citation_exactness",
+                        "answer_accuracy", "refused_share", "refusal_precision", "refusal_recall", "citation_exactness",
                         "p50_ms", "p95_ms", "answer_p95_ms") if k in result]
     lines = [f"{result['dataset']} · {result['mode']} · {result['embedding']} · commit {result['git_commit']}"]
     lines += [f"  {k:<20} {result[k]}" for k in keys]
