@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,8 +21,11 @@ from rag.answer.extractive import Draft, ExtractiveAnswerer
 from rag.answer.grounding import Grounder
 from rag.answer.llm import EndpointDown, LLMAnswerer, has_user_turn
 from rag.answer.prompts import Language, language_of
-from rag.answer import refusal as msg
-from rag.answer.refusal import as_names, corpus_summary, supported, titles, unsupported_constraints
+from rag.answer import messages as msg
+from rag.answer.extractive import citation_of, with_marker
+from rag.answer.focus import Focus, FocusReader
+from rag.answer.messages import as_names, corpus_summary, titles
+from rag.answer.refusal import Decision, decide
 from rag.condense import condense
 from rag.config import Settings, get_settings
 from rag.errors import InputError, LLMUnavailable
@@ -29,7 +33,7 @@ from rag.index.index import Index
 from rag.ingest.indexer import Indexer
 from rag.locator import cite
 from rag.retrieve import Filters, References, Searcher
-from rag.text.normalize import has_cjk
+from rag.text.normalize import fold_for_search, has_cjk
 from rag.text.script import is_traditional, to_traditional
 from rag.types import Answer, AnswerEvent, Event, Passage, PassagesEvent, StatusEvent, TokenEvent
 
@@ -182,7 +186,8 @@ class Pipeline:
             reason = "the model found no answer in the sources" if g.no_answer else (
                 f"no sentence of the model's answer is supported by its sources (dropped {len(g.dropped)})"
             )
-            refusal = self.refusal(original, standalone, passages, reason, not has_cjk(original), traditional)
+            refusal = self.refusal(original, standalone, passages, Decision(False, "evidence", detail=reason),
+                                   not has_cjk(original), traditional)
             yield from self.emit(replace(refusal, mode="llm"))
             return
         direct = to_traditional(g.direct) if traditional else g.direct
@@ -223,22 +228,16 @@ class Pipeline:
         """Extractive answer, or the refusal when the evidence does not support one."""
         traditional = is_traditional(original)
         english = not has_cjk(original)
-        refs = refs or References(residual=standalone)
-        if refs.missing_articles or (refs.missing and not refs.docs):
-            # The question is about a document (or an article) the corpus does not hold:
-            # any passage that matched would answer a different question.
-            return self.refusal(original, standalone, passages, "not in the corpus: " + "、".join(
-                refs.missing_articles or refs.missing), english, traditional, refs)
-        draft, problems, dense_top = self.evidence(standalone, passages, refs)
-        if draft is None:
-            return self.refusal(original, standalone, passages, "no passages", english, traditional)
-        if problems or not supported(draft.coverage, dense_top, has_cjk(standalone)):
-            reason = "; ".join(problems) or f"weak evidence (coverage={draft.coverage:.2f}, dense={dense_top:.2f})"
-            return self.refusal(original, standalone, passages, reason, english, traditional)
+        refs = refs or References(residual=fold_for_search(standalone))
+        draft, decision = self.evidence(standalone, passages, refs)
+        if not decision.answer or draft is None:
+            return self.refusal(original, standalone, passages, decision, english, traditional, refs)
         text = draft.text
         if refs.missing:
             names = as_names(refs.missing)
-            text = (msg.PARTIAL_EN if english else msg.PARTIAL).format(names=names) + "\n" + text
+            partial = (msg.PARTIAL_EN if english else msg.PARTIAL) if refs.docs else (
+                msg.MENTIONED_EN if english else msg.MENTIONED)
+            text = partial.format(names=names) + "\n" + text
         if traditional:
             text = to_traditional(text)
         return Answer(
@@ -246,43 +245,61 @@ class Pipeline:
             question=standalone, status="ok", direct=to_traditional(draft.direct) if traditional else draft.direct,
         )
 
-    def evidence(
-        self, standalone: str, passages: list[Passage], refs: References
-    ) -> tuple[Draft | None, list[str], float]:
-        """The extractive draft, what it fails to back (`unsupported_constraints`), and the
-        best passage's dense cosine: everything the decision to answer rests on (the
-        calibration in ``eval.calibrate`` reads the same)."""
-        draft = self.extractive.answer(standalone, passages, refs) if passages else None
+    @cached_property
+    def focus(self) -> FocusReader:
+        """Reads questions' focus against this index (its BM25 terms and chunk texts)."""
+        return FocusReader(self.index.lexical, lambda i: self.searcher.catalog().chunks[i].text)
+
+    def evidence(self, standalone: str, passages: list[Passage], refs: References) -> tuple[Draft | None, Decision]:
+        """The extractive draft and the decision on it (`rag.answer.refusal.decide`):
+        everything the choice to answer rests on. ``eval.calibrate`` reads the same."""
+        draft, focus, dense = self.features(standalone, passages, refs)
+        return draft, decide(standalone, draft, refs, focus, dense)
+
+    def features(self, standalone: str, passages: list[Passage], refs: References) -> tuple[Draft | None, Focus, float]:
+        """What `decide` weighs: the draft, the question's focus, the best dense cosine."""
+        focus = self.focus.read(standalone, refs.residual if refs.docs else None)
+        draft = self.extractive.answer(standalone, passages, refs, focus) if passages else None
         dense_top = max((p.dense_score or 0.0 for p in passages), default=0.0)
-        problems = unsupported_constraints(standalone, draft, refs) if draft is not None else []
-        return draft, problems, dense_top
+        return draft, focus, dense_top
 
     def refusal(
-        self, original: str, standalone: str, passages: list[Passage], reason: str, english: bool, traditional: bool,
-        refs: References | None = None,
+        self, original: str, standalone: str, passages: list[Passage], decision: Decision | str, english: bool,
+        traditional: bool, refs: References | None = None,
     ) -> Answer:
-        """The refusal, saying what is missing when the question named it, and what the corpus holds."""
+        """The refusal: why, in words (the document, article, place, year or topic the
+        corpus lacks), a related fact offered as such, and what the corpus holds."""
+        if isinstance(decision, str):
+            decision = Decision(False, "evidence", detail=decision)
         metas = list(self.searcher.catalog().metas.values())
-        summary = corpus_summary(metas, english)
         lines: list[str] = []
-        if refs is not None and refs.missing_articles:
+        citations = []
+        if decision.check == "article" and refs is not None:
             articles = "、".join(refs.missing_articles)
             lines.append((msg.MISSING_ARTICLE_EN if english else msg.MISSING_ARTICLE).format(articles=articles))
-        elif refs is not None and refs.missing:
+        elif decision.check == "document" and refs is not None:
             lines.append((msg.MISSING_DOCUMENT_EN if english else msg.MISSING_DOCUMENT).format(names=as_names(refs.missing)))
             names = self.searcher.catalog().names
             kin = [names.metas[d] for d in names.same_kind(refs.missing[0])] if names is not None else []
             if kin:
                 lines.append((msg.SAME_KIND_EN if english else msg.SAME_KIND).format(titles=titles(kin)))
         else:
-            lines.append(msg.REFUSAL_MESSAGE_EN if english else msg.REFUSAL_MESSAGE)
-        lines.append((msg.COVERAGE_HINT_EN if english else msg.COVERAGE_HINT).format(topics=summary))
+            lines.append(decision.message(english))
+        if decision.related is not None:
+            # A fact about a sibling place or another year: offered as what it is, cited.
+            related = decision.related
+            citations = [citation_of(1, related)]
+            lines.append((msg.RELATED_EN if english else msg.RELATED).format(what=decision.related_what)
+                         + with_marker(related.text, 1))
+        lines.append((msg.COVERAGE_HINT_EN if english else msg.COVERAGE_HINT).format(topics=corpus_summary(metas, english)))
         text = "\n".join(lines)
         if traditional:
             text = to_traditional(text)
         return Answer(
-            answer=text, refused=True, mode="extractive", citations=[], passages=passages,
-            question=standalone, status=f"refused: {reason}", direct="",
+            answer=text, refused=True, mode="extractive", citations=citations, passages=passages,
+            question=standalone, status=decision.status, direct="",
+            reason={"check": decision.check, "term": decision.term, "message": to_traditional(lines[0]) if traditional
+                    else lines[0]},
         )
 
 

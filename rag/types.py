@@ -143,8 +143,11 @@ class Answer:
     citations: list[Citation]
     passages: list[Passage]
     question: str = ""  # the standalone question actually answered (after follow-up handling)
-    status: str = "ok"  # "ok" | "llm_fallback: <reason>" | "refused: <reason>"
+    status: str = "ok"  # "ok" | "llm_fallback: <reason>" | "refused: <check>: <detail>"
     direct: str = ""  # the short direct answer (first line), for evaluation and display
+    # Why it was refused: {"check": "focus" | "place" | "year" | "document" | …, "term": what
+    # failed, "message": the reason in the user's words}; None for an answer.
+    reason: dict[str, str] | None = None
 
     def public(self) -> dict[str, Any]:
         return {
@@ -154,6 +157,7 @@ class Answer:
             "status": self.status,
             "question": self.question,
             "direct": self.direct,
+            "reason": self.reason,
             "citations": [c.public() for c in self.citations],
             "passages": [p.public() for p in self.passages],
         }

@@ -29,6 +29,7 @@ from rag.answer.question import (
     question_type,
 )
 from rag.index.index import Index
+from rag.answer.focus import Focus
 from rag.locator import locator
 from rag.retrieve.references import References, find_number
 from rag.retrieve.searcher import definition_pattern
@@ -46,6 +47,8 @@ from rag.types import Citation, Passage
 _PLACE = re.compile(
     "(?:" + "|".join(PLACES) + r")(?:省|市|区|县)?"
     r"|(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{2,3}(?:省|市|区|县)(?<!城市)(?<!社区)(?<!地区)(?<!城区)(?<!市区)"
+    # A development zone by its own name, wherever it stands: 临港新片区, 浦东新区.
+    r"|[\u4e00-\u9fff]{2}(?:新片区|新区)(?<!全新区)"
 )
 _PLACE_RUN = re.compile(f"(?:{_PLACE.pattern})(?:[、和及与]?(?:{_PLACE.pattern}))*")
 _ORG = re.compile(
@@ -53,7 +56,8 @@ _ORG = re.compile(
 )
 # People a 谁 question can ask for in a law: 「需要谁同意」 → 父母或者其他监护人.
 _ROLE_HEAD = (r"(?:其他)?(?:监护人|父母|近亲属|配偶|子女|本人|负责人|法定代表人|当事人|申请人|权利人|继承人|受托人|"
-              r"委托人|处理者|运营者|提供者|经营者|管理者|使用者|工作人员|主管部门|有关部门|网信部门)")
+              r"委托人|处理者|运营者|提供者|经营者|管理者|使用者|工作人员|主管部门|有关部门|网信部门|"
+              r"残疾人|老年人|孕妇|未成年人|儿童|患者|消费者|公民|居民|村民|职工|劳动者|从业人员|用户|家属|乘客|旅客)")
 _ROLE = re.compile(rf"{_ROLE_HEAD}(?:(?:或者|或|和|及|以及|、){_ROLE_HEAD})*")
 # Verbs and generic heads that make an «organisation» match say nothing specific.
 _ORG_LEAD = re.compile(r"^(?:借助|通过|利用|依托|联合|由|在|与|和|向|对|为|让|推动|优化|健全|建立|设立|成立|组建|组织|会同)+")
@@ -75,6 +79,14 @@ class Sentence:
     prior: float = 0.0
     score: float = 0.0
     heading: bool = False  # a heading line standing in as a candidate, not a sentence of the text
+    cosine: float = 0.0  # dense similarity to the question, as the model gives it
+
+    def context(self) -> str:
+        """What the sentence is read with: its section path, and for a document about one
+        place its title and place (an article of 《上海市数据条例》 says 本市, and means 上海)."""
+        cities = self.passage.meta.get("cities") or []
+        own = (self.passage.title + "".join(cities)) if len(cities) == 1 else ""
+        return f"{own}\n{self.passage.section}\n{self.text}"
 
 
 @dataclass
@@ -88,6 +100,10 @@ class Draft:
     support: float  # best sentence score in [0, 1]
     coverage: float  # idf-weighted share of the question's terms found in the best sentence
     direct_found: bool = False  # a factoid span (number/date of the asked kind) was found
+    # How it was composed: "sentences" (the best ones), "list" (a section's items),
+    # "per_document" (one answer per named document), "reference" (the named article),
+    # "number" (a document's 文号).
+    kind: str = "sentences"
 
 
 class ExtractiveAnswerer:
@@ -178,6 +194,7 @@ class ExtractiveAnswerer:
             lo, hi = float(sims.min()), float(sims.max())
             for s, v in zip(sentences, sims):
                 s.dense = (float(v) - lo) / (hi - lo) if hi > lo else 0.5
+                s.cosine = float(v)
         folded_q = fold_for_search(question)
         defining = bool(_ASKS_DEFINITION.search(folded_q))
         for s in sentences:
@@ -192,7 +209,9 @@ class ExtractiveAnswerer:
 
     # ---- composing -----------------------------------------------------------------
 
-    def answer(self, question: str, passages: list[Passage], refs: References | None = None) -> Draft | None:
+    def answer(
+        self, question: str, passages: list[Passage], refs: References | None = None, focus: Focus | None = None
+    ) -> Draft | None:
         """The best-supported answer, or None when no passage has a usable sentence.
 
         ``refs`` says which documents the question names: their names are not terms the
@@ -215,6 +234,11 @@ class ExtractiveAnswerer:
             return self._reference(passages)
         weights = self.term_weights(asked)
         self.score(question, sentences, weights)
+        if focus is not None:
+            # The answer comes from a sentence about what was asked: carrying the question's
+            # focus counts, as the decision to answer will check.
+            for s in sentences:
+                s.score += 0.2 * focus.support(s.context())[0]
         ranked = sorted(sentences, key=lambda s: -s.score)
         qtype = question_type(question)
         if refs is not None and len(refs.docs) > 1:
@@ -234,6 +258,7 @@ class ExtractiveAnswerer:
             # asked kind — and, when the question names a place, not from a sentence about
             # another place (「株洲帮多少人」 must not be answered with 常州's 3200名).
             places = places_in(fold_for_search(question))
+            pool: list[tuple[Sentence, str]] = []
             for s in ranked:
                 if s.score < 0.6 * ranked[0].score:
                     break
@@ -241,8 +266,11 @@ class ExtractiveAnswerer:
                     continue
                 span = direct_answer(qtype, s.text, weights, question)
                 if span:
-                    best, direct = s, span
-                    break
+                    pool.append((s, span))
+            if pool:
+                # The span must sit in a sentence about what was asked: among the sentences
+                # that hold one, the one that carries more of the question's focus wins.
+                best, direct = max(pool, key=lambda c: c[0].score)
         chosen = [best]
         for s in ranked:
             if len(chosen) >= self.max_sentences:
@@ -260,8 +288,8 @@ class ExtractiveAnswerer:
             key = (s.passage.doc_id, s.start, s.end)
             if key not in numbered:
                 numbered[key] = len(citations) + 1
-                citations.append(_citation(numbered[key], s))
-            lines.append(_with_marker(s.text, numbered[key]))
+                citations.append(citation_of(numbered[key], s))
+            lines.append(with_marker(s.text, numbered[key]))
         text = "\n".join(lines)
         if direct:
             text = f"{direct}[{numbered[(best.passage.doc_id, best.start, best.end)]}]。\n{text}"
@@ -288,7 +316,8 @@ class ExtractiveAnswerer:
         s = Sentence(passage, line_start, line_end, doc.text[line_start:line_end], doc.text[line_start:line_end],
                      coverage=1.0, score=1.0)
         number = doc.text[start:end]
-        return Draft(number, [s], [_citation(1, s)], f"{number}[1]。\n{_with_marker(s.text, 1)}", 1.0, 1.0, True)
+        return Draft(number, [s], [citation_of(1, s)], f"{number}[1]。\n{with_marker(s.text, 1)}", 1.0, 1.0, True,
+                     kind="number")
 
     def _reference(self, passages: list[Passage]) -> Draft:
         """The named article (or the top passage of the named document), read in order."""
@@ -300,12 +329,12 @@ class ExtractiveAnswerer:
         sentences = sentences[:_REFERENCE_SENTENCES]
         citations, lines = [], []
         for n, s in enumerate(sentences, 1):
-            citations.append(_citation(n, s))
-            lines.append(_with_marker(s.text, n))
+            citations.append(citation_of(n, s))
+            lines.append(with_marker(s.text, n))
         doc = self.index.docs.document(sentences[0].passage.doc_id)
         where = locator(doc.meta, doc.text, sentences[0].start, detail=False) if doc else self._locator(sentences[0])
         head = f"{where}[1]："
-        return Draft(lines[0], sentences, citations, head + "\n" + "\n".join(lines), 1.0, 1.0, True)
+        return Draft(lines[0], sentences, citations, head + "\n" + "\n".join(lines), 1.0, 1.0, True, kind="reference")
 
     def _per_document(self, doc_ids: tuple[str, ...], ranked: list[Sentence]) -> Draft | None:
         """One answer per named document, in the order the question names them: 「上海和深圳
@@ -319,11 +348,12 @@ class ExtractiveAnswerer:
             return None
         citations, lines = [], []
         for n, s in enumerate(picked, 1):
-            citations.append(_citation(n, s))
-            lines.append(f"{self._locator(s)}：{_with_marker(s.text, n)}")
+            citations.append(citation_of(n, s))
+            lines.append(f"{self._locator(s)}：{with_marker(s.text, n)}")
         text = "\n".join(lines)
         coverage = sum(s.coverage for s in picked) / len(picked)
-        return Draft("；".join(lines), picked, citations, text, min(s.score for s in picked), coverage, True)
+        return Draft("；".join(lines), picked, citations, text, min(s.score for s in picked), coverage, True,
+                     kind="per_document")
 
 
     def _heading_list(
@@ -361,12 +391,12 @@ class ExtractiveAnswerer:
             passage = Passage(_chunk_at(self.index, doc.meta.doc_id, c.title_start), doc.meta.doc_id, doc.meta.title,
                               f"{parent.title} > {c.title}", c.title, 0.0, c.title_start, c.title_end, meta=meta)
             s = Sentence(passage, c.title_start, c.title_end, c.title, c.title, coverage=best[0], score=best[0])
-            citations.append(_citation(n, s))
+            citations.append(citation_of(n, s))
             lines.append(f"{c.title}[{n}]")
             sentences.append(s)
         direct = "；".join(c.title for c in children)
         text = f"{parent.title}共{len(children)}项：\n" + "\n".join(lines)
-        return Draft(direct, sentences, citations, text, best[0], best[0], True)
+        return Draft(direct, sentences, citations, text, best[0], best[0], True, kind="list")
 
 
 def _named_children(nodes: list[Node], index: int) -> list[Node]:
@@ -387,6 +417,8 @@ FACTOID = (QType.COUNT, QType.WHEN, QType.WHERE, QType.WHO)
 
 def _type_match(qtype: QType, text: str, units: frozenset[str] = frozenset()) -> float:
     if qtype is QType.COUNT:
+        if units == {"次"} and FREQUENCY_SPAN.search(text):
+            return 1.0
         return 1.0 if any(fits_units(text, m, units) for m in NUMBER.finditer(text) if m.group().strip()) else 0.0
     if qtype is QType.WHEN:
         return 1.0 if DATE.search(text) else 0.0
@@ -462,9 +494,12 @@ def direct_answer(qtype: QType, sentence: str, weights: dict[str, float], questi
             return sentence[start:end].strip()
         return "，".join(sentence[m.start() : _extend_with_counted_noun(sentence, m.end(), weights)].strip() for m in picks)
     if qtype is QType.WHEN:
-        found = [m for m in DATE.finditer(sentence) if any(ch.isdigit() for ch in m.group())]
+        found = [m for m in DATE.finditer(sentence) if any(ch.isdigit() for ch in m.group()) or m.group().startswith("自")]
     elif qtype is QType.WHERE:
-        found = [m for m in _PLACE_RUN.finditer(sentence) if _place_core(m.group()) not in folded_q]
+        # The place the question names is not where the thing is (「Shenzhen's data exchange」).
+        named = set(places_in(folded_q))
+        found = [m for m in _PLACE_RUN.finditer(sentence)
+                 if _place_core(m.group()) not in folded_q and _place_core(m.group()) not in named]
     elif qtype is QType.WHO:
         found = [m for m in (*_ORG.finditer(sentence), *_ROLE.finditer(sentence))
                  if fold_for_search(m.group()) not in folded_q and _ORG_LEAD.sub("", m.group()) not in _GENERIC_ORG]
@@ -539,7 +574,7 @@ def _context_score(sentence: str, m: re.Match[str], weights: dict[str, float]) -
     return near - 0.001 * m.start()
 
 
-def _with_marker(sentence: str, n: int) -> str:
+def with_marker(sentence: str, n: int) -> str:
     """Put [n] before the closing punctuation, as Chinese citation style does."""
     m = re.search(r"[。！？；!?;…]+[”’」』）》)]*$", sentence)
     if m and not re.search(r"[”’」』）》)]", m.group()):
@@ -547,7 +582,7 @@ def _with_marker(sentence: str, n: int) -> str:
     return f"{sentence}[{n}]"
 
 
-def _citation(n: int, s: Sentence) -> Citation:
+def citation_of(n: int, s: Sentence) -> Citation:
     p = s.passage
     return Citation(
         n=n, doc_id=p.doc_id, chunk_id=p.chunk_id, title=p.title, section=p.section, quote=s.text,

@@ -28,11 +28,15 @@ _RULES: tuple[tuple[QType, re.Pattern[str]], ...] = (
         r"|which (?:law|laws|document|documents|regulation|regulations|article|articles|policy|provision)\b"
         r"|what (?:law|document|regulation|article)\b")),
     # 「几年」 asks how many years (「几年内不得……」), not which one.
-    (QType.WHEN, re.compile(r"何时|什么时候|哪一?年|哪个?月|哪天|几月几日|几月|什么时间|when\b|what year|which year")),
+    (QType.WHEN, re.compile(r"何时|什么时候|啥时候|哪一?年|哪个?月|哪一?天|几月几日|几月|几号|几点|周几|星期几|什么时间|"
+                            # 「who may sue when processing infringes…」 asks who, not when.
+                            r"^when\b|\bwhen (?:did|does|do|is|was|were|will|shall|should|must|can|has|have)\b"
+                            r"|what year|which year|what time|what date")),
     (QType.LIST, re.compile(r"哪几")),  # 「哪几类」 asks which, not how many
-    (QType.COUNT, re.compile(r"多少|多长时间|多久|几[个家项类种所名人万亿%]?|比例|占比|百分之|how many|how much|how long|what percentage|what share|number of")),
-    (QType.WHERE, re.compile(r"哪里|哪儿|(?<!存)在哪(?!些问题|些方面)|哪个?城市|哪个?地区|哪个?省|哪个?区|哪些城市|哪些地区|where\b|which cit|which region|which district")),
-    (QType.WHO, re.compile(r"谁|哪个?部门|哪个?机构|哪家|哪些部门|哪些机构|who\b|which (?:department|organi[sz]ation|agency|ministry)")),
+    (QType.COUNT, re.compile(r"多少|多长时间|多久|几[个家项类种所名人万亿%]?|比例|占比|百分之|什么价|啥价|价位|卖多少|"
+                             r"how many|how much|how long|what percentage|what share|number of")),
+    (QType.WHERE, re.compile(r"哪里|哪儿|(?<!存)在哪(?!些问题|些方面|一?天|一?年)|哪个?城市|哪个?地区|哪个?省|哪个?区|哪些城市|哪些地区|where\b|which cit|which region|which district")),
+    (QType.WHO, re.compile(r"谁|哪位|哪个?部门|哪个?机构|哪家|哪些部门|哪些机构|who\b|which (?:department|organi[sz]ation|agency|ministry)")),
     (QType.WHY, re.compile(r"为什么|为何|原因|why\b")),
     (QType.LIST, re.compile(r"哪些|有什么|包括什么|包括哪|列举|what are|which .*(?:are|were)\b|list\b")),
     (QType.HOW, re.compile(r"怎么|怎样|如何|通过什么|用什么|how\b")),
@@ -57,19 +61,27 @@ def question_type(question: str) -> QType:
 # What a direct answer looks like for each type (used to pick the span of a factoid).
 _CN = "一二三四五六七八九十两百千万亿零〇"
 NUMBER = re.compile(
-    r"(?:约|近|超过|达到?|共|累计|不少于|不超过|至少)?\d[\d,.]*\s*(?:多|余)?\s*(?:%|％|万|亿|千|百)?\s*(?:多|余)?\s*"
-    r"(?:个百分点|人次|亿元|万元|元|小时|分钟|个工作日|个月|大类|个|家|项|类|种|名|人|次|所|座|户|岁|年|月|周|日|天|倍)?"
+    # A digit inside a Latin word (IPv6, 5G, 6G) is part of a name, not a number.
+    r"(?:约|近|超过|达到?|共|累计|不少于|不超过|至少)?(?<![A-Za-z])\d[\d,.]*(?![A-Za-z])\s*(?:多|余)?\s*(?:%|％|万|亿|千|百)?\s*(?:多|余)?\s*"
+    r"(?:个百分点|人次|亿元|万元|元|小时|分钟|个工作日|个月|大类|个|家|项|类|种|名|人|次|所|座|户|岁|年|月|周|日|天|倍|件"
+    r"|平方公里|平方米|公里|公尺|公分|千米|厘米|毫米|米|公斤|千克|克|吨|亩|公顷)?"
     r"(?:以上|以下|以内|内|左右)?"
     r"|(?:近|(?<!以)上|数|超)[一二三四五六七八九十两]*[十百千万亿]{1,3}(?:个|家|项|类|种|大类|名|所|人)?"
-    rf"|(?<![上下同当本前后第{_CN}])(?:不少于|不超过|至少)?[{_CN}]*[一二三四五六七八九十两][{_CN}]*"
-    r"(?:个百分点|人次|亿元|万元|元|小时|分钟|个工作日|个月|大类|个|家|项|类|种|名|所|人|次|岁|年|周|日|天|倍)"
+    rf"|(?<![上下同当本前后第{_CN}])(?:不少于|不超过|至少)?[{_CN}]*[一二三四五六七八九十两][{_CN}]*[多余]?"
+    r"(?:个百分点|人次|亿元|万元|元|小时|分钟|个工作日|个月|大类|个|家|项|类|种|名|所|人|次|岁|年|周|日|天|倍|件)"
     r"(?:以上|以下|以内|内)?"
+    # An ordinal answers 「第几」: 第四大差别, 第46届.
+    r"|第[一二三四五六七八九十百\d]+(?:大|个|位|名|批|类|种|次|届|代)"
 )
-DATE = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{4}[-/]\d{1,2}(?:[-/]\d{1,2})?|(?:春节|今年|去年|近年来)")
+DATE = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{4}[-/]\d{1,2}(?:[-/]\d{1,2})?"
+                  # 「自公布之日起施行」 says when, without a calendar date.
+                  r"|自(?:公布|发布|印发)之日起"
+                  r"|\d{1,2}\s*月\s*\d{1,2}\s*日|(?:春节|今年|去年|近年来)")
 
 
 # Measure words a count question asks for, so 「投资了多少钱」 is not answered with 「2000多名」.
-_UNIT_AFTER = re.compile(r"(?:多少|几)\s*(钱|资金|经费|所|家|项|个|名|位|人次|人|类|大类|种|次|岁|年|天|日|个工作日|倍|元|万元|亿元)")
+_UNIT_AFTER = re.compile(
+    r"(?:多少|几)\s*(?:[十百千万亿]+(?=[元人名个]))?\s*(个小时|个月|个工作日|钱|资金|经费|所|家|项|个|名|位|人次|人|类|大类|种|次|岁|年|天|日|倍|元|万元|亿元|小时|件)")
 _DURATION = re.compile(r"多长时间|多久|多少时间|how long")
 # 「多久做一次」 asks how often: 每年至少一次 answers it.
 _FREQUENCY = re.compile(r"(?:多久|多长时间|多少天|几年|几个月)[^，。？?]{0,8}一次|how often")
@@ -82,6 +94,7 @@ _UNIT_GROUPS: dict[str, frozenset[str]] = {
     "个": frozenset("个"), "种": frozenset("种"), "次": frozenset("次"), "岁": frozenset("岁"), "年": frozenset("年"),
     "天": frozenset({"天", "日", "工作日"}), "日": frozenset({"天", "日", "工作日"}),
     "个工作日": frozenset({"工作日", "日", "天"}), "倍": frozenset("倍"),
+    "个小时": frozenset({"小时"}), "小时": frozenset({"小时"}), "个月": frozenset({"月"}), "件": frozenset("件"),
 }
 _PEOPLE = ("老人", "居民", "人", "医师", "医生", "工人", "学生", "教师", "群众", "求职者", "家庭")
 _SHARE = re.compile(r"比例|占比|百分之|百分比|占[^，。？?]{0,6}多少|percentage|share|percent")
@@ -90,6 +103,8 @@ _SHARE = re.compile(r"比例|占比|百分之|百分比|占[^，。？?]{0,6}多
 def expected_units(question: str) -> frozenset[str]:
     """Unit characters a number must carry to answer a count question (empty: any number)."""
     q = fold_for_search(question)
+    if "第几" in q:
+        return frozenset("第")  # an ordinal: 第四大差别, 第46届
     if _SHARE.search(q):
         return frozenset("%％")
     if _FREQUENCY.search(q):
@@ -100,15 +115,18 @@ def expected_units(question: str) -> frozenset[str]:
     if m:
         return _UNIT_GROUPS.get(m.group(1), frozenset())
     m = _NOUN_AFTER.search(q)
-    if m and any(m.group(1).startswith(p) for p in _PEOPLE):
-        noun = next(p for p in _PEOPLE if m.group(1).startswith(p))
+    if m and (any(m.group(1).startswith(p) for p in _PEOPLE) or m.group(1).endswith("人")):
+        # 「多少老人」「多少残疾人」: a number of people.
+        noun = next((p for p in _PEOPLE if m.group(1).startswith(p)), m.group(1))
         return frozenset({"人", "名", "位", "户", noun})
-    if any(w in q for w in ("投资", "花了", "费用", "资金", "罚款", "罚多少", "罚金", "收费", "补贴")):
+    if any(w in q for w in ("投资", "花了", "费用", "资金", "罚款", "罚多少", "罚金", "收费", "补贴", "价格", "价位",
+                            "什么价", "啥价", "卖多少", "房价", "票价")) or re.search(r"[\u4e00-\u9fff]费", q):
         return frozenset("元")
     return frozenset()
 
 
-FREQUENCY_SPAN = re.compile(r"每(?:年|半年|季度|月|周|日|天)[^，。；,;]{0,8}?[一二两三四五六七八九十\d]+次")
+# 「每年至少进行一次」; a period alone answers how often as well (「每年度……报送」).
+FREQUENCY_SPAN = re.compile(r"每(?:个)?(?:年度|半年|季度|年|月|周|日|天)(?:[^，。；,;]{0,8}?[一二两三四五六七八九十\d]+次|(?=开展|进行|报送|发布|评估|检测|组织|对))")
 
 
 def asks_frequency(question: str) -> bool:
@@ -138,6 +156,13 @@ def fits_units(sentence: str, match: re.Match[str], units: frozenset[str]) -> bo
     """
     text = match.group().strip()
     if _YEAR_LIKE.match(text):
+        return False
+    # An ordinal answers 「第几」 only: 「第六代」 is not how many 5G base stations.
+    if text.startswith("第") or "第" in units:
+        return text.startswith("第") and "第" in units
+    # 「一件事」「一个平台」: the numeral 一 with a measure word names a thing, it does not
+    # count one — 「累计办了多少件事」 is not answered by 「一件事」.
+    if re.fullmatch(r"一[件个项次类种家所座]", text):
         return False
     # «2.健全终身职业技能培训制度»: an item's number, not a count.
     if re.fullmatch(r"\d{1,2}[.．]?", text) and re.match(r"\s*[.．、]", sentence[match.end() - (1 if text.endswith((".", "．")) else 0):][:1] or " ") \

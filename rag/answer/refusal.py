@@ -1,15 +1,32 @@
-"""When to say "the documents do not cover this", decided from evidence, not a prompt plea.
+"""Whether to answer, decided in one place from the evidence, with the reason when not.
 
-First, hard checks of what the question pins down (`unsupported_constraints`: years,
-places, the kind of number or date asked for). Then two scores, calibrated on the dev half of the gold set (``eval/data/gold.jsonl``) with
-``python -m eval.calibrate --write``; the thresholds live in ``refusal.toml`` beside this file:
+The checks are the ones an official makes before quoting an answer. The first that fails
+decides, and names what failed (`Decision.check`, `Decision.term`), so the refusal can
+say it in the user's words (「资料中没有关于上海房价的内容。」):
 
-* ``coverage``: the idf-weighted share of the question's terms found in the best
-  sentence (and its heading). A term the corpus never uses weighs most, so a question
-  about something the corpus lacks (「养老补贴标准」) scores low even when the city
-  and the topic match.
-* ``dense``: the cosine of the question to the best passage. It is the only signal for
-  questions without Chinese characters (English), whose terms cannot match lexically.
+1. ``article`` / ``document``: the question names an article or a document the corpus
+   does not hold (个人信息保护法第八十条, 国发〔2022〕14号).
+2. ``focus``, absent: what the question asks about — its focus (`rag.answer.focus`), not
+   its place or domain — is mostly words no passage uses (房价, 天气, 护照).
+3. ``year`` / ``place``: a year or plan period (2023, 十三五, 2024—2026) or a place at the
+   level named (沅陵县, 杨浦区) is not what the evidence is about; a sibling place's or
+   another year's fact is offered as such (「资料只提到泸溪县：……」), never as the answer.
+   Also: 「我是社区工作者，怎么帮……」 asks what that role can do, so the evidence must
+   speak of the role.
+4. ``focus``, the asked kind of information: a question for a 电话, 收费, 地址, a name …
+   (``attributes`` in ``rag/text/focus.toml``) needs a sentence that states it.
+5. ``answer_type``: a how-many, when, where or who question whose evidence holds no span
+   of that kind is answered only by a sentence that carries the whole focus (「2021」 is
+   not a price).
+6. ``focus``, support: the answer sentence, read under its headings (its paragraph and
+   document at half weight), must carry enough of the focus — a place name or a domain
+   word alone never counts — unless it is a close paraphrase by the dense model.
+7. ``evidence``: the best passage must be close enough to the question (the only
+   lexical-free signal, and the main one for English questions) — unless the question
+   names a document the corpus holds, which puts it in scope by name.
+
+The thresholds live in ``refusal.toml``, calibrated by ``python -m eval.calibrate
+--write`` on the dev halves of the gold and trap sets and on CMRC 2018 trial only.
 """
 
 from __future__ import annotations
@@ -20,35 +37,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
+from rag.answer import messages as msg
 from rag.answer.extractive import Draft, Sentence
-from rag.answer.question import QType, question_type
+from rag.answer.focus import Focus, places_asked, supports
+from rag.answer.question import QType, expected_units, question_type
 from rag.retrieve.references import References
-from rag.text.normalize import fold_for_search, has_cjk
-from rag.text.places import PLACES, places_in
+from rag.text.normalize import fold_for_search
+from rag.text.places import place_level
 from rag.text.synonyms import expand
-from rag.types import LEGAL_LEVELS, DocumentMeta
-
-REFUSAL_MESSAGE = "抱歉，现有资料中没有找到能回答这个问题的内容，因此不作回答，以免误导。"
-REFUSAL_MESSAGE_EN = "Sorry, the documents available do not cover this question, so I will not guess."
-COVERAGE_HINT = "资料库目前收录：{topics}。可以换个问法，或询问这些方面的问题。"
-COVERAGE_HINT_EN = "The documents currently cover: {topics}. Try rephrasing, or ask about these topics."
-MISSING_DOCUMENT = "资料库中没有{names}，因此无法依据它作答。"
-MISSING_DOCUMENT_EN = "The corpus does not hold {names}, so I cannot answer from it."
-MISSING_ARTICLE = "资料中没有{articles}。"
-MISSING_ARTICLE_EN = "The corpus has no {articles}."
-SAME_KIND = "资料库收录的同类文件有：{titles}。"
-SAME_KIND_EN = "Documents of that kind in the corpus: {titles}."
-PARTIAL = "资料库中没有{names}；以下仅依据资料库中的文件作答。"
-PARTIAL_EN = "The corpus does not hold {names}; what follows rests on the documents it does hold."
-# How each legal level is counted in the coverage line (部 for laws, 份 for documents).
-_MEASURE = {"法律": "部", "行政法规": "部", "地方性法规": "部", "研究文章": "篇"}
-_LEVEL_EN = {"法律": "laws", "行政法规": "administrative regulations", "地方性法规": "local regulations",
-             "国务院文件": "State Council documents", "部门文件": "ministry documents", "研究文章": "research articles"}
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    min_coverage: float
+    max_absent: float  # share of the focus weight that may be words the corpus never uses
+    min_focus: float  # share of the focus weight the answer sentence must support …
+    min_sentence_cos: float  # … unless it is this close to the question (a paraphrase); > 1: off
+    require_head: float  # 1: the answer sentence must say what is asked about (the question's head)
+    min_support_untyped: float  # with no span of the asked kind, the support the sentence needs; > 1: refuse
     min_dense_zh: float
     min_dense_en: float
 
@@ -57,106 +62,268 @@ class Thresholds:
 def thresholds() -> Thresholds:
     data = tomllib.loads(resources.files("rag.answer").joinpath("refusal.toml").read_text(encoding="utf-8"))
     t = data["thresholds"]
-    return Thresholds(float(t["min_coverage"]), float(t["min_dense_zh"]), float(t["min_dense_en"]))
+    return Thresholds(float(t["max_absent"]), float(t["min_focus"]), float(t["min_sentence_cos"]),
+                      float(t["require_head"]), float(t["min_support_untyped"]), float(t["min_dense_zh"]),
+                      float(t["min_dense_en"]))
 
 
-def supported(coverage: float, dense: float, has_cjk: bool, t: Thresholds | None = None) -> bool:
-    """Whether the evidence is strong enough to answer."""
-    t = t or thresholds()
-    if has_cjk:
-        return coverage >= t.min_coverage and dense >= t.min_dense_zh
-    return dense >= t.min_dense_en
+@dataclass(frozen=True)
+class Decision:
+    """Answer, or refuse saying why. ``related`` is a sentence about a sibling place or
+    another year: quoted as 「资料只提到……」, never as the answer."""
+
+    answer: bool
+    check: str = ""  # article | document | focus | year | place | answer_type | evidence
+    term: str = ""  # what failed: 房价, 2023, 沅陵县 …
+    detail: str = ""  # for the status line and the logs (no question text)
+    topic: str = ""  # the asked place and focus, in the user's words: 上海房价
+    related: Sentence | None = None
+    related_what: str = ""  # 泸溪县, 2021年
+
+    @property
+    def status(self) -> str:
+        return "ok" if self.answer else f"refused: {self.check}: {self.detail or self.term}"
+
+    def message(self, english: bool) -> str:
+        """The first line of the refusal, in words a user can act on."""
+        topic = self.topic or self.term
+        if self.check == "focus":
+            return (msg.NO_TOPIC_EN if english else msg.NO_TOPIC).format(topic=topic)
+        if self.check == "year":
+            when = self.term + ("年" if self.term[-1:].isdigit() and not english else "")
+            return (msg.NO_YEAR_EN if english else msg.NO_YEAR).format(topic=topic, when=when)
+        if self.check == "place":
+            return (msg.NO_PLACE_EN if english else msg.NO_PLACE).format(place=self.term)
+        if self.check == "answer_type":
+            zh, en = msg.SPAN_KIND.get(self.term, ("具体内容", "the detail asked"))
+            return msg.NO_SPAN_EN.format(kind_en=en, topic=topic) if english else msg.NO_SPAN.format(kind=zh, topic=topic)
+        return msg.REFUSAL_MESSAGE_EN if english else msg.REFUSAL_MESSAGE
 
 
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+# A year inside a title (《2020年中国数字经济发展报告》) is not a fact about that year.
 _TITLE = re.compile(r"《[^》]*》")
-_NEEDS_SPAN = {
-    QType.COUNT: "number of the asked kind",
-    QType.WHEN: "date",
-    QType.WHERE: "place name",
-    QType.WHO: "named organisation",
-}
+# A five-year-plan period (十四五) and a plan's span of years (「实施方案（2021—2023）」)
+# are times the question pins down, matched whole.
+_PLAN_PERIOD = re.compile(r"十[一二三四五六七八九]五")
+_PERIOD = re.compile(r"(\d{4})\s*[—\-–~至到]\s*(\d{4})")
+_NEEDS_SPAN = {QType.COUNT: "count", QType.WHEN: "when", QType.WHERE: "where", QType.WHO: "who"}
+# Draft kinds whose evidence is the reference itself (「数据安全法第二十一条」, 「……的文号」).
+_BY_REFERENCE = ("reference", "number")
 
 
-def _context(s: Sentence) -> str:
-    """Where a sentence sits: its section path, and for a document about one place, the
-    document's title and place (a paper about eight cities names each where it means it)."""
-    meta = s.passage.meta
-    cities = meta.get("cities") or []
-    own = (s.passage.title + "".join(cities)) if len(cities) == 1 else ""
-    return f"{own}\n{s.passage.section}\n"
+@dataclass(frozen=True)
+class Evidence:
+    """What the decision weighs, before any threshold: the failures no threshold can
+    excuse, and the three measured shares. Calibration sweeps thresholds over these."""
+
+    first: Decision | None  # the question names what the corpus lacks, or nothing was found
+    later: Decision | None  # a year, place, kind of answer or vocabulary the evidence lacks
+    absent_share: float
+    absent: tuple[str, ...]
+    support: float
+    missing: tuple[str, ...]
+    cosine: float  # the answer sentence's dense similarity to the question
+    head: str  # what the question asks about the subject, when the answer sentence does not say it
+    untyped: str  # the kind of span asked (count, when, where, who) when the evidence has none
+    focused: bool  # the question has focus terms beyond place and domain words
+    dense: float
+    cjk: bool
+    by_reference: bool
+    places: tuple[str, ...]
+    topic: str
+    best: Sentence | None
+    # The question names a document the corpus holds (「网络安全法是从哪天开始施行的」):
+    # it is in scope by name, so the dense closeness of the passage is not needed.
+    scoped: bool = False
 
 
-def unsupported_constraints(question: str, draft: Draft, refs: References | None = None) -> list[str]:
-    """What the question pins down that the chosen evidence does not back.
+def assess(question: str, draft: Draft | None, refs: References, focus: Focus, dense: float) -> Evidence:
+    """The evidence for ``question`` (standalone); `decide_on` turns it into a decision."""
+    topic = "".join(focus.places) + "".join(list(focus.terms)[:2] or focus.domain[:1])
+    cjk = mostly_chinese(question)
 
-    These are the checks an official would make before quoting an answer: a year the
-    question names must be in the evidence (「2023年新增了多少」 is not answered by a 2021
-    figure); a place it names must be what the evidence is about (「广州的做法」 is not
-    answered by a passage on 杭州); a how-many question needs a number of the right kind
-    (「投资了多少钱」 is not answered by 「2000多名医师」); a when-question needs a date.
-    """
-    problems: list[str] = []
-    # A sentence is read in its paragraph and under its headings, as a reader would — and
-    # in its document: an article of 《上海市数据条例》 that says 本市 is about 上海.
-    evidence = "\n".join(dict.fromkeys(_context(s) + s.paragraph + s.passage.text for s in draft.sentences))
-    best = draft.sentences[0] if draft.sentences else None
-    # A year inside a title (《2020年中国数字经济发展报告》) is not a fact about that year.
-    untitled = _TITLE.sub("", evidence)
-    # So is a year inside a document's name or 文号 (人社部发〔2021〕48号): ``refs.residual``
-    # is the question without the names it gave.
-    asked = refs.residual if refs is not None and refs.docs else question
-    for year in _YEAR.findall(_TITLE.sub("", asked)):
-        if year not in untitled:
-            problems.append(f"year {year} not in the evidence")
-    places = places_in(fold_for_search(question))
-    missing = [p for p in places if p not in evidence]
-    if missing:
-        problems.append(f"place {'、'.join(missing)} not in the evidence")
+    def evidence(first: Decision | None = None, later: Decision | None = None, **kw: object) -> Evidence:
+        base = dict(absent_share=focus.absent_share(), absent=focus.absent, support=0.0, missing=(), cosine=0.0, head="", untyped="", focused=bool(focus.terms), dense=dense,
+                    cjk=cjk, by_reference=False, places=focus.places, topic=topic, best=None)
+        base.update(kw)
+        return Evidence(first, later, **base)  # type: ignore[arg-type]
+
+    if refs.missing_articles:
+        return evidence(Decision(False, "article", refs.missing_articles[0], topic=topic))
+    if refs.missing and not refs.docs and set(refs.missing) - set(refs.mentioned):
+        return evidence(Decision(False, "document", "、".join(refs.missing), topic=topic))
+    if draft is None or not draft.sentences:
+        return evidence(Decision(False, "evidence", detail="no passages", topic=topic))
+    by_reference = draft.kind in _BY_REFERENCE
+    best = draft.sentences[0]
+    share, missing = (1.0, []) if by_reference else _support(draft, focus)
+    said = fold_for_search(best.context())
+    head = "" if by_reference else next((k for k in (focus.head, *focus.also) if k and not supports(said, k)), "")
     qtype = question_type(question)
-    named_article = refs is not None and bool(refs.articles) and len(refs.docs) == 1
-    # An article the question names is the evidence it asked for, whatever its wording.
-    if qtype in _NEEDS_SPAN and not draft.direct_found and not named_article:
-        problems.append(f"no {_NEEDS_SPAN[qtype]} in the evidence")
-    if not has_cjk(question) and not (set(expand(question)) - set(places)):
-        problems.append("the question names nothing the documents' vocabulary knows besides places")
-    if best is not None and places and not any(p in _context(best) + best.paragraph + best.passage.text for p in places):
-        problems.append("the best sentence is not about the place asked")
-    return problems
+    named_article = bool(refs.articles) and len(refs.docs) == 1
+    untyped = (_NEEDS_SPAN[qtype] if qtype in _NEEDS_SPAN and not draft.direct_found and not named_article
+               and not by_reference else "")
+    # A date, a sum of money or a share is stated or it is not: no sentence, however close
+    # to the question, answers 「几月举办」 or 「要交多少钱」 without one.
+    units = expected_units(question) if qtype is QType.COUNT else frozenset()
+    strict = untyped == "when" or (untyped == "count" and bool(units))
+    # 「上海现在60岁以上的老人有多少？」 asks a figure of nothing the corpus could count.
+    strict = strict or (qtype in (QType.COUNT, QType.WHEN) and not focus.terms and not by_reference)
+    kw = dict(support=share, missing=tuple(missing), by_reference=by_reference, best=best, cosine=best.cosine, head=head,
+              untyped=untyped, scoped=bool(refs.docs))
+    later = _hard_checks(question, draft, refs, focus, topic, cjk)
+    if later is None and strict:
+        kind = untyped or _NEEDS_SPAN.get(qtype, "count")
+        later = Decision(False, "answer_type", kind, detail=f"no {kind} span in the evidence", topic=topic)
+    return evidence(None, later, **kw)
 
 
-def corpus_summary(metas: list[DocumentMeta], english: bool = False) -> str:
-    """What the corpus holds, in one line: documents by legal level, places, domains.
-
-    「18份文件：法律4部、行政法规3部、地方性法规6部（北京、上海……）……」 tells an official
-    at a glance whether the document they asked about could be here at all.
-    """
-    by_level: dict[str, list[DocumentMeta]] = {}
-    for m in metas:
-        by_level.setdefault(m.legal_level or "其他", []).append(m)
-    levels = [lv for lv in (*LEGAL_LEVELS, "其他") if lv in by_level]
-    places = sorted({c.removesuffix("市") for m in metas if m.legal_level == "地方性法规" for c in m.cities},
-                    key=lambda c: list(PLACES).index(c) if c in PLACES else len(PLACES))
-    domains = list(dict.fromkeys(d for m in metas for d in m.domains))[:8]
-    if english:
-        parts = [f"{len(by_level[lv])} {_LEVEL_EN.get(lv, 'other documents')}" for lv in levels]
-        return f"{len(metas)} documents: " + ", ".join(parts) + (f"; service domains include {', '.join(domains)}" if domains else "")
-    parts = []
-    for lv in levels:
-        part = f"{lv}{len(by_level[lv])}{_MEASURE.get(lv, '份')}"
-        if lv == "地方性法规" and places:
-            part += f"（{'、'.join(places)}）"
-        parts.append(part)
-    line = f"{len(metas)}份文件：" + "、".join(parts)
-    return line + (f"；服务领域包括{'、'.join(domains)}等" if domains else "")
+def mostly_chinese(question: str) -> bool:
+    """Whether the question is written in Chinese, not English with a Chinese name in it
+    (「When does the 网络数据安全管理条例 take effect?」 is English): the dense threshold
+    differs, since the model's cross-lingual cosines run lower."""
+    cjk = sum(1 for ch in question if "\u4e00" <= ch <= "\u9fff")
+    latin_words = len(re.findall(r"[A-Za-z]{2,}", question))
+    return cjk > 0 and cjk >= 2 * latin_words
 
 
-def titles(metas: list[DocumentMeta]) -> str:
-    """「《上海市数据条例》、《深圳经济特区数据条例》」: the enclosed document's title for a
-    印发…的通知 (《“十四五”数字经济发展规划》), which is the name people know it by."""
-    return "、".join(f"《{m.subtitle or m.title}》" for m in metas)
+def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, topic: str, cjk: bool) -> Decision | None:
+    """Years, places and the kind of answer the question pins down; English vocabulary."""
+    best = draft.sentences[0]
+    evidence = "\n".join(dict.fromkeys(s.context() + "\n" + s.paragraph for s in draft.sentences))
+    untitled = _TITLE.sub("", evidence)
+    asked = refs.residual if refs.docs else question
+    # A plan's period (「实施方案（2021—2023）」) is matched whole, titles included: the
+    # 2024—2026 plan is not the 2021—2023 one.
+    for period in _PERIOD.finditer(asked):
+        a, b = period.group(1), period.group(2)
+        if not re.search(rf"{a}\s*[—\-–~至到]\s*{b}", evidence):
+            return Decision(False, "year", f"{a}—{b}", detail=f"period {a}—{b} not in the evidence",
+                            topic="".join(focus.places) + "".join(list(focus.terms)[:1]))
+    asked = _PERIOD.sub(" ", asked)
+    # A five-year-plan period is a time the question pins down like a year: 「十三五」 is
+    # not answered by a 「十四五」 target.
+    titles = "\n".join(dict.fromkeys(s.passage.title for s in draft.sentences))
+    for plan in _PLAN_PERIOD.findall(asked):
+        if plan not in evidence + titles:
+            return Decision(False, "year", plan, detail=f"period {plan} not in the evidence",
+                            topic="".join(focus.places) + "".join(list(focus.terms)[:1]))
+    # 「the 2016 text」 of a document the question names is that document's own year.
+    own_years = {str(s.passage.meta.get(k, ""))[:4] for s in draft.sentences if s.passage.doc_id in refs.docs
+                 for k in ("date", "date_published", "date_effective")}
+    for year in _YEAR.findall(_TITLE.sub("", asked)):
+        if year not in untitled and year not in own_years:
+            other = next((y for y in _YEAR.findall(_TITLE.sub("", best.text)) if y != year), "")
+            return Decision(False, "year", year, detail=f"year {year} not in the evidence",
+                            topic="".join(focus.places) + "".join(list(focus.terms)[:1]),
+                            related=best if other else None, related_what=f"{other}年" if other else "")
+    where = "\n".join(dict.fromkeys(_where(s) for s in draft.sentences))
+    for p in focus.places:
+        if not _names(where, p):
+            sibling = _sibling(best.text, p)
+            return Decision(False, "place", p, detail=f"place {p} not in the evidence",
+                            related=best if sibling else None, related_what=sibling)
+    if focus.places and not any(_names(_where(best), p) for p in focus.places):
+        return Decision(False, "place", focus.places[0], detail="the best sentence is not about the place asked")
+    own = best.context()
+    if focus.places and not any(_names(own, p) for p in focus.places):
+        # The paragraph names 株洲 among others, but the sentence says what 邯郸 did.
+        levels = {place_level(p) for p in focus.places}
+        others = [o for o in places_asked(best.text)
+                  if place_level(o) in levels and not any(_names(o, p) or _names(p, o) for p in focus.places)]
+        if others:
+            return Decision(False, "place", focus.places[0], detail=f"the answer sentence is about {others[0]}",
+                            related=best, related_what=others[0])
+    if focus.helping and focus.role and not any(supports(fold_for_search(best.context()), w) for w in focus.role):
+        # 「我是社区工作者，怎么帮老人用健康码？」 asks what that role can do; a duty of the
+        # government's is related, not an answer.
+        role = "".join(focus.role)
+        return Decision(False, "focus", role, detail="the evidence does not say what the asker's role can do",
+                        topic=role, related=best)
+    if not cjk and not focus.terms and not (set(expand(question)) - set(places_asked(question))):
+        return Decision(False, "evidence", detail="the question names nothing the documents' vocabulary knows")
+    return None
 
 
-def as_names(missing: tuple[str, ...]) -> str:
-    """Missing documents as a reader expects them written: titles in 《》, 文号 as they are."""
-    return "、".join(n if n.startswith("《") or n.endswith("号") else f"《{n}》" for n in missing)
+def decide_on(ev: Evidence, t: Thresholds | None = None) -> Decision:
+    """The decision on assessed evidence, under thresholds ``t`` (the calibrated ones)."""
+    t = t or thresholds()
+    if ev.first is not None:
+        return ev.first
+    if ev.absent and ev.absent_share > t.max_absent and not ev.by_reference:
+        term = ev.absent[0]
+        return Decision(False, "focus", term, detail=f"absent from the corpus: {'、'.join(ev.absent)}",
+                        topic="".join(ev.places) + term)
+    if ev.later is not None:
+        return ev.later
+    if ev.head and t.require_head >= 1:
+        # 「……的联系电话是多少」 answered by a sentence on the 服务站 that gives no 电话.
+        return Decision(False, "focus", ev.head, detail=f"the answer sentence does not say {ev.head}",
+                        topic="".join(ev.places) + ev.head, related=ev.best)
+    if ev.untyped and (ev.support < t.min_support_untyped or not ev.focused):
+        # A how-many (where, when, who) question whose evidence holds no span of that kind
+        # is answered only by a sentence that carries the whole question: 「2021」 is not a price.
+        return Decision(False, "answer_type", ev.untyped, detail=f"no {ev.untyped} span in the evidence",
+                        topic=ev.topic)
+    if not ev.by_reference and ev.support < t.min_focus and ev.cosine < t.min_sentence_cos:
+        term = ev.missing[0] if ev.missing else ""
+        # The sentence carries part of what was asked: offered as such (「资料只提到……」).
+        related = ev.best if ev.support > 0 else None
+        return Decision(False, "focus", term, detail=f"the answer sentence supports {ev.support:.2f} of the focus",
+                        topic="".join(ev.places) + term, related=related)
+    if not ev.by_reference and not ev.scoped and ev.dense < (t.min_dense_zh if ev.cjk else t.min_dense_en):
+        return Decision(False, "evidence", detail=f"weak evidence (dense={ev.dense:.2f})", topic=ev.topic)
+    return Decision(True)
+
+
+def decide(
+    question: str,
+    draft: Draft | None,
+    refs: References,
+    focus: Focus,
+    dense: float,
+    t: Thresholds | None = None,
+) -> Decision:
+    """The decision for ``question`` (standalone) on its evidence; see the module docstring."""
+    return decide_on(assess(question, draft, refs, focus, dense), t)
+
+
+def _support(draft: Draft, focus: Focus) -> tuple[float, list[str]]:
+    """How much of the focus the answer's own sentence carries. A list answer is read as
+    its heading and items; a side-by-side answer needs each document's sentence to carry it."""
+    if draft.kind == "list":
+        return focus.support("\n".join(s.context() for s in draft.sentences))
+    if draft.kind == "per_document":
+        return min((_read(focus, s) for s in draft.sentences), key=lambda x: x[0])
+    return _read(focus, draft.sentences[0])
+
+
+def _read(focus: Focus, s: Sentence) -> tuple[float, list[str]]:
+    """The sentence's support, its paragraph's at half weight: the subject of 「这个平台按照
+    ……原则」 is named one sentence earlier; a topic the paragraph never names stays unsupported."""
+    own, missing = focus.support(s.context())
+    around, _ = focus.support(f"{s.context()}\n{s.paragraph}\n{s.passage.title}")
+    return own + 0.5 * (around - own), missing
+
+
+def _where(s: Sentence) -> str:
+    """What places a sentence speaks of: its own words, its paragraph, its document's title
+    and, for a document about one place (深圳's regulation says 本市, not 深圳), that place."""
+    cities = s.passage.meta.get("cities") or ()
+    own = cities[0] if len(cities) == 1 else ""
+    return f"{s.context()}\n{s.paragraph}\n{s.passage.title}\n{own}"
+
+
+def _names(text: str, place: str) -> bool:
+    folded = fold_for_search(text)
+    return place in folded or place.rstrip("省市县区镇乡") in folded
+
+
+def _sibling(sentence: str, place: str) -> str:
+    """A place of the same level the sentence is about instead (泸溪县 for 沅陵县)."""
+    level = place[-1] if place[-1] in "省市县区镇乡" else ""
+    for other in places_asked(sentence):
+        if other != place and (not level or other.endswith(level) or not other[-1] in "省市县区镇乡"):
+            return other
+    return ""

@@ -18,9 +18,10 @@ import numpy as np
 from rag.text.tokenize import index_terms
 from rag.types import Chunk
 
-# Bump when the terms change (`index_terms`): an index built with other terms would be
-# scored against questions tokenised the new way, silently and badly.
-TERMS_VERSION = "2"
+# Bump when the terms change (`index_terms`, or the jieba vocabulary in
+# rag/text/domain_words.txt): an index built with other terms would be scored against
+# questions tokenised the new way, silently and badly.
+TERMS_VERSION = "5"
 
 
 class LexicalIndex:

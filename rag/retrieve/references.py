@@ -22,6 +22,7 @@ from rag.text.normalize import fold_for_search
 from rag.text.numerals import CN_NUMERAL, cn_to_int, int_to_cn
 from rag.text.outline import structure
 from rag.text.places import PLACES, places_in
+from rag.text.tokenize import QUESTION_WORDS
 from rag.types import DocumentMeta
 
 _QUOTES = re.compile(r"[“”‘’\"'「」『』]|(?<=[\u4e00-\u9fff])\s+|\s+(?=[\u4e00-\u9fff])")
@@ -33,6 +34,13 @@ _DECREE = re.compile(rf"(国务院令|主席令)\s*第?\s*([{CN_NUMERAL}\d]+)\s*
 _ARTICLE = re.compile(rf"第\s*([{CN_NUMERAL}\d]+)\s*条")
 _ARTICLE_EN = re.compile(r"\barticle\s+(\d{1,3})\b")
 _BRACKETED = re.compile(r"《([^》]{2,60})》")
+_NORMATIVE = re.compile(r"(?:法|法典|条例|规定|办法|细则|规则)$")
+# What a bracketed name must end in to be a document of the kinds a policy corpus holds
+# (a film or a book title in 《》 is not one).
+_DOCUMENT_KIND = re.compile(r"(?:法|法典|条例|规定|规划|方案|意见|通知|办法|决定|指引|指南|纲要|细则|规则|标准|"
+                            r"公约|条约|协定|报告|白皮书|计划|战略|议程|决议|批复|函)[）)]?$")
+_PLACE_REGULATION = re.compile(
+    "(" + "|".join(sorted(PLACES, key=len, reverse=True)) + r")(?:市|省)?(?:的)?(?:地方性法规|条例|法规)(?![\u4e00-\u9fff]*条例)")
 _COUNTRY = "中华人民共和国"
 # A place prefix of a local document's title: 上海市, 深圳经济特区, 浙江省, 杭州.
 _PLACE_SUFFIX = ("经济特区", "特别行政区", "自治区", "市", "省", "区", "县")
@@ -110,6 +118,10 @@ class References:
     missing_articles: tuple[str, ...] = ()
     residual: str = ""  # the folded question with the names cut out (for term coverage)
     explicit: bool = False  # a document was named, not only inferred from 「数据条例」
+    # Missing documents the corpus's texts mention (《上海市教育数字化转型实施方案（2021—
+    # 2023）》 is cited by the paper): asked about, they are answered from what the corpus
+    # says of them, saying the document itself is not held.
+    mentioned: tuple[str, ...] = ()
 
     @property
     def any(self) -> bool:
@@ -151,6 +163,11 @@ class DocumentNames:
         # documents there are (a regex alternation takes the first alternative that fits).
         self._alias_doc = dict(self._aliases)
         self._alias_re = re.compile("|".join(re.escape(a) for a, _ in self._aliases)) if self._aliases else None
+
+    def mentions(self, bracketed: str) -> bool:
+        """Whether some corpus text cites this bracketed title."""
+        inner = _bare(bracketed).strip("《》")
+        return any(inner in _bare(self.text_of(d)) for d in self.metas)
 
     def title(self, doc_id: str) -> str:
         return self.metas[doc_id].title
@@ -217,11 +234,24 @@ class DocumentNames:
                 for p in places:
                     if not any(_covers(self.metas[d], p) for d in ids):
                         missing.append((m.start(), _written(bare, p, kind)))
-        for m in _BRACKETED.finditer(bare):
+        # 「按北京条例……」: a place's regulation by shorthand, when the corpus holds its
+        # local regulations (all of them, if it holds several).
+        for m in _PLACE_REGULATION.finditer(bare):
+            local = [d for d, meta in self.metas.items() if meta.legal_level == "地方性法规"
+                     and any(c.removesuffix("市") == m.group(1) for c in meta.cities)]
+            if local and claim(m.start(), m.end()):
+                docs.extend((m.start(), d) for d in local)
+                explicit = True
+        # Documents the corpus lacks can only be told in a corpus whose documents have
+        # names: a set of untitled passages (a reading-comprehension set) names none, and
+        # 《宇宙奇兵》 there is a topic, not a document.
+        titled = any(m.title for m in self.metas.values())
+        for m in _BRACKETED.finditer(bare) if titled else ():
             title = m.group(1)
-            if not self._known(title) and claim(m.start(), m.end()):
+            kind = _DOCUMENT_KIND.search(re.sub(r"[（(][^）)]*[）)]$", "", title))  # 「实施方案（2021—2023）」
+            if not self._known(title) and kind and claim(m.start(), m.end()):
                 missing.append((m.start(), f"《{title}》"))
-        if tokens is not None:
+        if tokens is not None and titled:
             missing += [(bare.find(n), n) for n in self._unbracketed(bare, taken, tokens)]
 
         articles = [n for n in (cn_to_int(x) for x in _ARTICLE.findall(bare)) if n]
@@ -231,11 +261,17 @@ class DocumentNames:
 
         residual = "".join(" " if t else ch for ch, t in zip(bare, taken))
         residual = _ARTICLE.sub(" ", residual)
+        names = tuple(dict.fromkeys(n for _, n in sorted(missing)))
+        # Leniency for what is only cited, not held, applies to plans and reports; what a
+        # law or a regulation says is only ever answered from the law itself.
+        mentioned = tuple(n for n in names if n.startswith("《") and not _NORMATIVE.search(n.rstrip("》"))
+                          and self.mentions(n))
         return References(
             docs=tuple(doc_ids),
             articles=tuple(dict.fromkeys(articles)),
-            missing=tuple(dict.fromkeys(n for _, n in sorted(missing))),
+            missing=names,
             missing_articles=tuple(missing_articles),
+            mentioned=mentioned,
             residual=re.sub(r"\s+", " ", residual).strip(),
             explicit=explicit,
         )
@@ -275,7 +311,8 @@ class DocumentNames:
                 continue
             name_words: list[str] = []
             for w in reversed(cut(bare[: m.start()])):
-                if not re.fullmatch(r"[\u4e00-\u9fff]+", w) or w in _NOT_A_NAME or len("".join(name_words)) + len(w) > 10:
+                if (not re.fullmatch(r"[\u4e00-\u9fff]+", w) or w in _NOT_A_NAME or w in QUESTION_WORDS
+                        or w.startswith(("怎么", "如何", "什么")) or len("".join(name_words)) + len(w) > 10):
                     break
                 name_words.insert(0, w)
                 if len(name_words) == 3:
@@ -284,10 +321,15 @@ class DocumentNames:
             start = m.start() - len(name) + len(m.group())
             if start < 0 or any(taken[start : m.end()]) or len(name) < 3 or name.endswith(_NOT_A_LAW):
                 continue
+            # A law is named by a noun (公司法, 电子商务法), not a verb (「怎么个评法」).
+            if not name_words or (len(name_words[-1]) < 2 and m.group() != "法典"):
+                continue
             if m.group() == "条例" and len(name) < 4:
                 continue
             if not self._known(name) and not _is_place(name):
                 out.append(name)
+                # A document the question names is its scope, not what it asks about.
+                taken[start : m.end()] = [True] * (m.end() - start)
         return out
 
 

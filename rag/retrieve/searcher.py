@@ -28,7 +28,7 @@ from rag.text.normalize import fold_for_search
 from rag.text.numerals import int_to_cn
 from rag.text.places import PLACES
 from rag.text.synonyms import expand
-from rag.text.tokenize import query_terms, words
+from rag.text.tokenize import dictionary_words, query_terms, words
 from rag.types import Chunk, DocumentMeta, Passage
 
 
@@ -102,7 +102,7 @@ class Searcher:
     def references(self, query: str) -> References:
         """The corpus documents and articles ``query`` names, and the names it lacks."""
         names = self.catalog().names
-        return names.resolve(query, words) if names is not None else References(residual=fold_for_search(query))
+        return names.resolve(query, dictionary_words) if names is not None else References(residual=fold_for_search(query))
 
     def search(
         self,

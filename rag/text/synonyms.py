@@ -29,6 +29,20 @@ def _english() -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
     )
 
 
+@lru_cache(maxsize=4096)
+def synonyms_of(term: str) -> tuple[str, ...]:
+    """The other terms of every reviewed group that holds ``term`` (folded)."""
+    t = fold_for_search(term)
+    return tuple(dict.fromkeys(x for g in _groups() if t in g for x in g if x != t))
+
+
+def english_terms(text: str) -> list[tuple[str, ...]]:
+    """For each glossary phrase in an English text, its Chinese terms, whole (「app」 →
+    应用程序, 移动互联网应用): the alternatives one concept can be said with."""
+    folded = fold_for_search(text)
+    return [terms for pattern, terms in _english() if pattern.search(folded)]
+
+
 def expand(query: str) -> list[str]:
     """Extra lexical tokens: synonyms of the question's terms, and the Chinese terms for
     English words and place names (so English questions can match Chinese text)."""

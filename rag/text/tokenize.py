@@ -38,6 +38,7 @@ STOPWORDS: frozenset[str] = frozenset(
 QUESTION_WORDS: frozenset[str] = frozenset(
     "什么 哪些 哪个 哪里 哪儿 哪 怎么 怎样 怎么样 如何 多少 几 几个 几家 多久 是否 是不是 吗 呢 吧 啊 "
     "请问 请 告诉 我 我们 你 你们 一下 有没有 能否 可以 能 为什么 为何 何时 什么时候 谁 "
+    "几类 几种 几项 第几 哪天 哪一天 哪几 哪几类 哪几个 哪几种 哪几项 几号 几月 几点 多长 多大 多远 由谁 由谁来 谁来 几天 哪些地方 什么地方 哪个地方 多少天 多少钱 "
     "what which how many much when where who whom why does do did is are was were can could "
     "please tell me about there".split()
 )
@@ -85,6 +86,33 @@ def words(text: str) -> list[str]:
     import jieba
 
     return [t for t in jieba.cut(fold_for_search(text)) if t.strip()]
+
+
+def dictionary_words(text: str) -> list[str]:
+    """jieba's cut without its guesses for unknown words (HMM off): a sequence it does not
+    know stays single characters, so 「我能查」 does not become the "word" 能查."""
+    _init_jieba()
+    import jieba
+
+    return [t for t in jieba.cut(fold_for_search(text), HMM=False) if t.strip()]
+
+
+def word_classes(text: str) -> dict[str, str]:
+    """jieba's part-of-speech tag of each word of the text (no guessing at unknown
+    words): n… nouns, v verbs, a adjectives, d adverbs, t times, m numerals …"""
+    _init_jieba()
+    import jieba.posseg
+
+    return {w.word: w.flag for w in jieba.posseg.cut(fold_for_search(text), HMM=False)}
+
+
+def dictionary_tag(word: str) -> str | None:
+    """jieba's dictionary tag of ``word`` as a whole word (ns place, n noun …), or None
+    when the dictionary does not list it."""
+    _init_jieba()
+    import jieba.posseg
+
+    return jieba.posseg.dt.word_tag_tab.get(word)
 
 
 def tokenize_query(text: str) -> list[str]:

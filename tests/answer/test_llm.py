@@ -152,7 +152,8 @@ def test_when_the_model_finds_no_answer_the_assistant_refuses(llm_pipe: Pipeline
 
 def test_evidence_decides_refusal_and_the_model_is_not_asked(llm_pipe: Pipeline, fake_llm: FakeOpenAIServer) -> None:
     a = final_answer(llm_pipe.run("今天天气怎么样"))
-    assert a.refused and "没有找到" in a.answer
+    assert a.refused and a.answer.startswith("资料中没有关于天气的内容")
+    assert a.reason is not None and a.reason["check"] == "focus"
     assert fake_llm.requests == []
 
 

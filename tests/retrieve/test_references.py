@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.refusal import as_names
+from rag.answer.messages import as_names
 from rag.ingest.clean import clean_text
 from rag.ingest.manifest import MANIFEST_NAME, bundled_corpus_dir, read_manifest
 from rag.retrieve.references import DocumentNames

@@ -53,6 +53,17 @@ def test_ask_answers_with_exact_citations(api_server: LiveServer, bundled: Pipel
     assert body["passages"] and {"chunk_id", "doc_id", "title", "section", "text", "score"} <= set(body["passages"][0])
 
 
+def test_a_refusal_says_why_in_the_json_and_in_chat_completions(api_server: LiveServer) -> None:
+    question = "上海的房价是多少？"
+    with api_server.client() as c:
+        body = c.post("/api/ask", json={"question": question}).json()
+        chat = c.post("/v1/chat/completions", json={"messages": [{"role": "user", "content": question}]}).json()
+    assert body["refused"] is True and body["direct"] == "" and body["citations"] == []
+    assert body["reason"] == {"check": "focus", "term": "房价", "message": "资料中没有关于上海房价的内容。"}
+    assert body["answer"].startswith(body["reason"]["message"])
+    assert chat["choices"][0]["message"]["content"].startswith("资料中没有关于上海房价的内容。")
+
+
 def test_ask_cites_laws_by_article_in_json_and_in_chat_completions(api_server: LiveServer) -> None:
     question = "处理不满十四周岁未成年人个人信息需要谁同意？"
     with api_server.client() as c:

@@ -1,0 +1,318 @@
+"""What a question asks about, apart from where and when: its *focus*.
+
+「上海的房价是多少？」 is about 房价; 上海 only says where. The evidence for an answer must
+talk about the focus, not merely about the place or the domain: the corpus says a lot
+about 上海, nothing about 房价, so the question is refused — and the refusal can say so
+in words (「资料中没有关于上海房价的内容」).
+
+The focus is the question's content words minus place names, years and times, question
+words and the generic and domain words of ``rag/text/focus.toml``; each term is weighted
+by how rare it is in the corpus. A term no passage uses (nor any of its synonyms) is
+*absent*: no passage can support it.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+
+import numpy as np
+
+from rag.answer.question import QType, question_type
+from rag.index.lexical import LexicalIndex
+from rag.text.normalize import fold_for_search, has_cjk
+from rag.text.places import PLACES, places_in
+from rag.text.synonyms import english_terms, expand, synonyms_of
+from rag.text.tokenize import (QUESTION_WORDS, STOPWORDS, dictionary_tag, dictionary_words, tokenize, word_classes,
+                               words)
+
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+# A named place at any level: 沅陵县, 杨浦区, 湖南省, 浦东新区 (not 城市, 社区, 本市 …).
+# A county, district, town or province named by its suffix: 沅陵县, 杨浦区, 浦东新区, 湖南省.
+# Two characters before the suffix: most such names have two, and a longer guess would
+# take in the verb before it (「建成泸溪县……」).
+# Not a suffix when a word goes on: 省份, 省会, 县长, 区委, 镇政府 is fine (the place + 政府).
+_ADMIN = re.compile(r"(?=([\u4e00-\u9fff]{2})(新区|自治州|省|县|区|镇|乡|盟|旗)(?![域级内外划属份会长委]))")
+_ADMIN_SUFFIX = set("省市县区镇乡州盟旗")
+_NOT_PLACE = frozenset(
+    "城市 社区 地区 市区 城区 小区 园区 景区 辖区 本市 全市 该市 我市 各区 各市 各县 省市 市县 郊区 农村 乡镇 城乡 街区 片区 "
+    "超市 门市 上市 城镇 新区 行政区 特区 山区 学区 校区 街区 湾区".split()
+)
+_FUNCTION_CHARS = set("的和与及在是有了搞做把被给对向从到由为这那哪个些么什怎吗呢各本全该每其")
+_SELF = re.compile(r"^(?:我是|我们是|作为|本人是)(?:一名|一个|一位)?([^，,。？?]{1,12})[，,]")
+# A fee the question asks about by name (认证费, 停车费).
+_FEE = re.compile(r"[\u4e00-\u9fff]{1,2}费")
+# 「怎么报名」「如何申请」「要怎么查」: a how-to; the action, in the corpus's two-character word.
+# 「……怎么办？」 asks what to do, not how a thing is 办理.
+_PROCEDURE = re.compile(r"(?:怎么|怎样|如何|咋)\s*(?:才能|去|来)?\s*(报名|申请|申领|办理|注册|注销|开通|预约|登记|缴纳|缴费|领取|"
+                        r"查询|查|办(?![？?呢啊吧。，,！!]|$)|领|交|报)")
+_ACTION = {"查": "查询", "办": "办理", "领": "领取", "交": "缴纳", "报": "申报"}
+# 「怎么帮老人……」「如何协助……」: the asker wants to know what they can do for someone.
+_HELP = re.compile(r"(?:怎么|怎样|如何|怎么样|能不能|可以|该)\s*(?:帮|帮助|协助|指导|教)")
+_TIME = re.compile(r"\d+\s*(?:年|月|日|号|天|周)|[今明昨前后去]年|[今明昨]天|本月|上个?月|下个?月|现在|目前|最近")
+
+
+@lru_cache(maxsize=1)
+def _lists() -> tuple[frozenset[str], frozenset[str], tuple[str, ...], tuple[str, ...]]:
+    data = tomllib.loads(resources.files("rag.text").joinpath("focus.toml").read_text(encoding="utf-8"))
+    # Longest first, so 联系电话 is found before 电话.
+    asked = sorted({*data.get("attributes", ()), *data.get("wishes", ())}, key=len, reverse=True)
+    persons = sorted(data.get("persons", ()), key=len, reverse=True)
+    return frozenset(data["generic"]), frozenset(data["domain"]), tuple(asked), tuple(persons)
+
+
+def places_asked(question: str) -> list[str]:
+    """Places a question names, at whatever level: 上海, 杨浦区, 沅陵县, 湖南省."""
+    folded = fold_for_search(question)
+    found = {p: folded.find(p) for p in places_in(folded)}
+    for m in _ADMIN.finditer(folded):
+        core, name = m.group(1), m.group(1) + m.group(2)
+        # 「城区」「辖区」「本市各区」 are no places; a known place is found by its own name.
+        if name in _NOT_PLACE or core in _NOT_PLACE or any(ch in _FUNCTION_CHARS or ch in _ADMIN_SUFFIX for ch in core):
+            continue
+        tail = core[-1] + m.group(2)
+        if tail in _NOT_PLACE:
+            continue  # 「苏格兰地区」 ends in 地区, it is not a district called 兰地
+        tail_tag = dictionary_tag(tail) or "ns"
+        if not tail_tag.startswith("ns") and not (dictionary_tag(name) or "").startswith(("ns", "nr")):
+            continue  # 「抢学区」 ends in the word 学区, 「能节省」 in 节省: no place called 抢学
+        if any(p in core or core in p for p in PLACES) or core in found or name in found:
+            continue
+        if any(start <= m.start() < start + len(n) for n, start in found.items()):
+            continue  # 「东新区」 inside 「浦东新区」
+        found[name] = m.start()
+    return [p for p, _ in sorted(found.items(), key=lambda kv: kv[1])]
+
+
+@dataclass(frozen=True)
+class Focus:
+    """The terms a question asks about, with their weights, and what frames them."""
+
+    terms: dict[str, float]  # focus term → weight (idf; an absent term weighs most)
+    domain: tuple[str, ...]  # domain words named (they narrow, they do not support)
+    absent: tuple[str, ...]  # focus terms no passage uses, nor any synonym of theirs
+    places: tuple[str, ...]
+    years: tuple[str, ...]
+    role: tuple[str, ...] = ()  # who asks to help (「我是社区工作者，怎么帮老人……」): 社区, 工作者
+    helping: bool = False  # the question asks how the asker can help someone
+    # The kind of information asked for, when the question asks one of the listed ones
+    # (「常德智能养老服务站的联系电话是多少」 → 联系电话; 推荐 …): the answer must state it.
+    head: str = ""
+    # More kinds asked at once: 「补贴怎么申请」 asks the 补贴 and how to 申请 it.
+    also: tuple[str, ...] = ()
+    # Chinese alternatives of a focus term that came from an English word (app →
+    # 应用程序, 移动互联网应用): any one of them supports it.
+    alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def weight(self) -> float:
+        return sum(self.terms.values())
+
+    def absent_share(self) -> float:
+        """Share of the focus weight that no passage of the corpus can support."""
+        return sum(self.terms[t] for t in self.absent) / self.weight if self.weight else 0.0
+
+    def support(self, context: str) -> tuple[float, list[str]]:
+        """Weighted share of the focus that ``context`` (a sentence with its heading)
+        supports, and the unsupported terms, heaviest first. Domain words count only when
+        the question has nothing else to ask about."""
+        text = fold_for_search(context)
+        terms = self.terms or {d: 1.0 for d in self.domain}
+        if not terms:
+            return 1.0, []
+        got, missing = 0.0, []
+        for t, w in terms.items():
+            if supports(text, t) or any(supports(text, a) for a in self.alternatives.get(t, ())):
+                got += w
+            else:
+                missing.append(t)
+        missing.sort(key=lambda t: -terms[t])
+        return got / sum(terms.values()), missing
+
+
+def supports(text: str, term: str) -> bool:
+    """``text`` (folded) says ``term``: the term, a synonym, or every part of a compound
+    (「数字养老院」 in 「数字“养老院”」)."""
+    if term in text or any(s in text for s in synonyms_of(term)):
+        return True
+    parts = [p for p in tokenize(term) if len(p) > 1 and p != term]
+    # The last character is the compound's head: 「登记费」 needs a 费, not just 登记.
+    return len(term) >= 3 and bool(parts) and all(p in text for p in parts) and term[-1] in text
+
+
+class FocusReader:
+    """Reads the focus of questions against one corpus (its BM25 index and chunk texts)."""
+
+    def __init__(self, lexical: LexicalIndex, chunk_text: Callable[[int], str]) -> None:
+        self.lexical = lexical
+        self.chunk_text = chunk_text
+        self._used: dict[tuple[str | None, str], bool] = {}
+
+    def read(self, question: str, residual: str | None = None) -> Focus:
+        """The focus of ``question``; ``residual`` is the question with the documents it
+        names cut out (their names are the scope, not the focus)."""
+        asked = residual if residual is not None else question
+        folded = fold_for_search(asked)
+        # 「我是社区工作者，怎么帮老人用健康码？」: who asks is part of what is asked — what a
+        # 社区工作者 can do — so the role is part of the focus.
+        role = _SELF.match(folded)
+        role_words = tuple(w for w in words(role.group(1)) if _content(w)) if role else ()
+        helping = bool(role and _HELP.search(folded[role.end():]))
+        folded = folded[role.end():] + " " + role.group(1) if role else folded
+        places = places_asked(question)
+        years = tuple(dict.fromkeys(_YEAR.findall(question)))
+        generic, domain, asked_kinds, persons = _lists()
+        if question_type(question) is QType.WHO:
+            asked_kinds = tuple(sorted((*asked_kinds, *persons), key=len, reverse=True))
+        alternatives: dict[str, tuple[str, ...]] = {}
+        joined: set[str] = set()  # runs of single characters joined into one unknown word
+        english = not has_cjk(folded)
+        if english:
+            candidates = list(dict.fromkeys(expand(folded)))
+        else:
+            stripped = _TIME.sub(" ", folded)
+            for p in sorted(places, key=len, reverse=True):
+                stripped = re.sub(re.escape(p) + r"(?:省|市|县|区|新区)?", " ", stripped)
+            # Latin words in a Chinese question (「Is an 电子印章 valid…」) count through the
+            # glossary; a word it does not know is not evidence of anything.
+            latin = " ".join(re.findall(r"[a-z][a-z\-]+(?:\s+[a-z][a-z\-]+)*", stripped))
+            single = dictionary_words(re.sub(r"(?<![0-9])[a-z][a-z\-]*", " ", stripped))
+            cut = _rejoin_unknown(single)
+            joined = set(cut) - set(single)
+            candidates = [t for t in dict.fromkeys(cut) if _content(t)]
+            for options in english_terms(latin) if latin else ():
+                if options[0] not in candidates:
+                    candidates.append(options[0])
+                    alternatives[options[0]] = options[1:]
+        place_cores = {p.rstrip("省市县区镇乡") for p in places} | set(PLACES)
+        terms, named_domain = [], []
+        for t in candidates:
+            if t in QUESTION_WORDS or t in STOPWORDS or t in generic or t in place_cores:
+                continue
+            (named_domain if t in domain else terms).append(t)
+        # A two-character kind counts as a word of the question or the end of one (停车
+        # 收费), never the start (营业 is not asked by 营业厅); a longer one (联系电话,
+        # 开放时间) wherever it is written.
+        head = next((w for w in asked_kinds
+                     if (len(w) > 2 and w in folded) or any(c.endswith(w) for c in candidates)), "")
+        fee = _FEE.search(folded)
+        if not head and fee and fee.group() not in ("收费", "免费"):
+            head = fee.group()  # 「认证费」「评估费」: a fee the answer must name
+        action = _PROCEDURE.search(folded)
+        also: tuple[str, ...] = ()
+        if action:
+            # 「怎么报名」「如何申请」: the answer must say how that is done, in its own word.
+            verb = _ACTION.get(action.group(1), action.group(1))
+            head, also = (head, (verb,)) if head and head != verb else (verb, ())
+        for kind in (head, *also):
+            if kind and kind not in terms:
+                terms.append(kind)
+        n = max(len(self.lexical.ids), 1)
+        weights: dict[str, float] = {}
+        absent: list[str] = []
+        top = math.log(1 + (n + 0.5) / 0.5)
+        classes = word_classes(folded)
+        for t in terms:
+            df = self._df(t)
+            if df == 0 and not self.used(t):
+                # A thing no passage names (房价, 天气, 护照, a person the corpus never
+                # mentions) is absent; so is nothing else: a new compound of corpus words
+                # (检查费 = 检查 + 费) is not, nor a verb or an adverb the user phrased
+                # their way (吃饭, 进门, 天天) — the corpus says those things in its own words.
+                if _nominal(t, classes, head) and not self._compound_of_used(t) and not (t in joined and self._written(t)):
+                    absent.append(t)
+                weights[t] = top
+            elif df == 0:  # used, though not as a BM25 term of its own: as rare as can be seen
+                weights[t] = math.log(1 + (n - 0.5) / 1.5)
+            else:
+                weights[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        return Focus(weights, tuple(named_domain), tuple(absent), tuple(places), years,
+                     tuple(w for w in role_words if w in weights), helping, head, also, alternatives)
+
+    def _compound_of_used(self, term: str) -> bool:
+        parts = [p for p in tokenize(term) if len(p) > 1 and p != term]
+        return bool(parts) and all(self.used(p) for p in parts)
+
+    def _written(self, run: str) -> bool:
+        """Whether the corpus writes two of the run's characters together. Characters
+        jieba left single and `_rejoin_unknown` joined are a name (耶律乞奴) or words of
+        the corpus run together (占比提: 「用户占比超过94%」; 底前先: 「年底前」)."""
+        return any(bool((self.lexical.scores([run[i : i + 2]]) > 0).any()) for i in range(len(run) - 1))
+
+    def _df(self, term: str) -> int:
+        return int(np.count_nonzero(self.lexical.scores([term])))
+
+    def used(self, term: str) -> bool:
+        """Whether any passage uses ``term`` as a word (or one of its synonyms): 「市长」
+        is not used by 「城市长远发展」, although the characters are there."""
+        key = (self.lexical.revision, term)
+        if key not in self._used:
+            self._used[key] = any(self._uses(t) for t in (term, *synonyms_of(term)))
+        return self._used[key]
+
+    def _uses(self, term: str) -> bool:
+        if len(term) < 2:
+            return True
+        grams = [term[i : i + 2] for i in range(len(term) - 1)] if has_cjk(term) else [term]
+        mask = np.ones(len(self.lexical.ids), dtype=bool)
+        for g in grams:
+            mask &= self.lexical.scores([g]) > 0
+            if not mask.any():
+                return False
+        for i in np.flatnonzero(mask)[:50]:
+            text = self.chunk_text(int(i))
+            if term in tokenize(text) or term in words(text):
+                return True
+        return False
+
+
+# Characters that are words of their own in a question (particles, light verbs), never
+# part of a name jieba does not know.
+_LONE = set("的了是在和与及或把被给让向对从由为以之其这那就还又并也都而有上中下所将会能要可得着过吗呢吧啊哪谁几个些什么怎我你他她它们咱您"
+            "不没别只再才很太更最来去管认查用做办交收看问说听写买卖吃住走跑找拿送开关进出到打付存取借换领申报填里定")
+
+
+def _nominal(term: str, classes: dict[str, str], head: str) -> bool:
+    """A noun, a name, an abbreviation or a foreign word — or a word jieba does not know
+    at all (a name: 耶律乞奴) — or the kind of information asked for."""
+    flag = classes.get(term)
+    return term == head or flag is None or flag.startswith("n") or flag in ("j", "eng", "nz", "vn", "l")
+
+
+def _rejoin_unknown(tokens: list[str]) -> list[str]:
+    """jieba without guessing leaves a word it does not know as single characters
+    (「耶律乞奴」 → 耶 律 乞 奴): join such runs back into one unknown word, which the
+    corpus then shows to be absent, instead of losing it."""
+    out: list[str] = []
+    run = ""
+    for t in tokens + [""]:
+        if len(t) == 1 and "\u4e00" <= t <= "\u9fff" and t not in _LONE:
+            run += t
+            continue
+        if len(run) >= 3:  # 「耶律乞奴」 yes; two stray characters are no name
+            out.append(run)
+        run = ""
+        if t:
+            out.append(t)
+    return out
+
+
+def _content(token: str) -> bool:
+    """A token that can carry a question's topic: Chinese of two or more characters, or a
+    word of another script; not a number."""
+    token = token.strip()
+    if not token or token.isdigit():
+        return False
+    if has_cjk(token):
+        return len(token) >= 2
+    # 6g, 5g, ipv6, gdp: letters with or without digits.
+    return bool(re.fullmatch(r"[a-z0-9][a-z0-9\-.]*", token)) and bool(re.search(r"[a-z]", token)) and len(token) >= 2
+
+
+def join_terms(terms: Sequence[str]) -> str:
+    return "、".join(terms)

@@ -1,0 +1,108 @@
+"""Refusal as a property of the evidence: the question's focus, place, year and kind of
+answer must be what the evidence says — on questions people actually type."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.ingest.indexer import Indexer
+from rag.pipeline import Pipeline, final_answer
+from rag.types import Answer, DocumentMeta
+from tests.conftest import make_settings
+
+
+def ask(pipe: Pipeline, question: str) -> Answer:
+    return final_answer(pipe.run(question))
+
+
+@pytest.mark.parametrize(
+    ("question", "says"),
+    [
+        ("上海的房价是多少？", "资料中没有关于上海房价的内容"),
+        ("明天北京天气怎么样", "天气"),
+        ("深圳今天会下雨吗", "下雨"),
+        ("怎么办理护照？", "护照"),
+        ("我是社区工作者，怎么帮老人用健康码？", "资料中没有"),
+    ],
+)
+def test_questions_that_only_name_a_corpus_place_or_topic_are_refused(bundled: Pipeline, question: str, says: str) -> None:
+    a = ask(bundled, question)
+    assert a.refused, a.answer
+    assert a.answer.startswith(says) or says in a.answer.split("\n")[0]
+    assert a.reason is not None and a.reason["message"] == a.answer.split("\n")[0]
+    # Nothing is offered as the answer: a related sentence, if any, is marked as such.
+    assert all("资料只提到" in a.answer for _ in a.citations)
+
+
+def test_the_reason_names_the_check_and_the_term(bundled: Pipeline) -> None:
+    a = ask(bundled, "上海的房价是多少？")
+    assert a.reason == {"check": "focus", "term": "房价", "message": "资料中没有关于上海房价的内容。"}
+    assert a.status.startswith("refused: focus")
+    assert "资料库目前收录" in a.answer  # then what the corpus does hold
+
+
+def test_a_year_the_evidence_does_not_have_is_refused(bundled: Pipeline) -> None:
+    a = ask(bundled, "2023年常德建了多少家线下智能养老服务站点？")
+    assert a.refused and a.reason is not None and a.reason["check"] == "year" and a.reason["term"] == "2023"
+
+
+@pytest.mark.parametrize(
+    ("question", "check"),
+    [
+        # The sentence found says what 邯郸 did; its paragraph merely lists 株洲 too.
+        ("株洲是不是也把直播带岗融进了春风行动？", "place"),
+        # The digit of IPv6 or 5G is no count, nor is the ordinal of 第六代.
+        ("How many 5G基站 does China have now?", "answer_type"),
+        # 「一件事」 names the integrated service, it does not count what was done.
+        ("上海一网通办到现在累计办了多少件事？", "answer_type"),
+        # A sentence on 中国特色社会主义 is no count of China's older people.
+        ("中国60岁以上老年人有多少？", "answer_type"),
+        ("上海市数据专家委员会的主任委员是谁？", "focus"),
+    ],
+)
+def test_near_misses_the_evidence_does_not_answer(bundled: Pipeline, question: str, check: str) -> None:
+    a = ask(bundled, question)
+    assert a.refused, (question, a.answer)
+    assert a.reason is not None and a.reason["check"] == check, a.status
+
+
+def test_questions_the_corpus_answers_are_still_answered(bundled: Pipeline) -> None:
+    for question, expected in [
+        # The IPv6 figure, not the 6 of its name.
+        ("十四五规划里说IPv6活跃用户有多少？", "4.6亿"),
+        # The Shenzhen regulation says 本市: its articles are about 深圳.
+        ("深圳开放公共数据要收钱吗？", "不得收取任何费用"),
+        # Named by its law, a question is in scope whatever the dense cosine of its wording.
+        ("网络安全法是从哪天开始施行的？", "2017年6月1日"),
+        ("重要数据的处理者多久要做一次风险评估？", "每年度"),
+        ("常德建了多少家线下智能养老服务站点？", "13家"),
+        ("杭州老年食堂怎么付款？", "长者码"),
+        ("处理不满十四周岁未成年人个人信息需要谁同意？", "父母或者其他监护人"),
+        ("商店能不能拒收现金？", "拒收现金"),
+    ]:
+        a = ask(bundled, question)
+        assert not a.refused and expected in a.answer, (question, a.status)
+
+
+@pytest.fixture(scope="module")
+def counties(tmp_path_factory: pytest.TempPathFactory, cache_dir: Path) -> Pipeline:
+    """A corpus with one county's figure: 泸溪县, not its neighbour 沅陵县."""
+    pipe = Pipeline(make_settings(tmp_path_factory.mktemp("counties"), cache_dir))
+    text = ("湖南省湘西州泸溪县推进数字乡村建设。\n"
+            "泸溪县建成了41个村级综合服务站，为留守老人提供代办服务。\n"
+            "怀化市加强了农村电商服务体系建设。\n")
+    Indexer(pipe.index).ingest_texts([(DocumentMeta(doc_id="county", title="县域数字服务简报", kind="report"), text)],
+                                     root="test")
+    return pipe
+
+
+def test_a_sibling_county_is_not_the_county_asked(counties: Pipeline) -> None:
+    a = ask(counties, "沅陵县建成了多少个村级综合服务站？")
+    assert a.refused and "41个" not in a.answer.split("\n")[0]
+    assert a.reason is not None and a.reason["check"] == "place" and a.reason["term"] == "沅陵县"
+    # What the corpus has on the neighbour is offered as exactly that, with its source.
+    assert "资料只提到泸溪县" in a.answer and a.citations and "泸溪县" in a.citations[0].quote
+    answered = ask(counties, "泸溪县建成了多少个村级综合服务站？")
+    assert not answered.refused and answered.direct.startswith("41个")
