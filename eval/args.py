@@ -10,6 +10,8 @@ MODES = {"hybrid": None, "bm25": 0.0, "dense": 1.0}
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", type=Path, help="gold-format JSONL (default: the bundled gold set)")
+    p.add_argument("--traps", action="store_true",
+                   help="the near-topic refusal set (eval/data/traps.jsonl) instead of the gold set")
     p.add_argument("--squad", type=Path, help="SQuAD-format JSON: open retrieval over all its contexts")
     p.add_argument("--traditional", choices=("questions", "all"),
                    help="convert a --squad set to Traditional script first: its questions, or questions and "

@@ -37,6 +37,15 @@ def _data(name: str) -> Path:
     return Path(str(resources.files("eval").joinpath("data", name)))
 
 
+def _traps() -> Path:
+    return _data("traps.jsonl")
+
+
+# The near-topic refusal set: questions naming the corpus's places and topics that it does
+# not answer, and answerable counterparts in the same style.
+TRAPS: Path = _traps()
+
+
 def load_gold(split: str | None = None, path: Path | None = None) -> list[Item]:
     """Single-turn gold items (``split``: "dev", "test" or None for both)."""
     items = []

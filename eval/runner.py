@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from eval.datasets import Item, load_dialogue_turns, load_gold, load_squad, to_traditional_set
+from eval.datasets import TRAPS, Item, load_dialogue_turns, load_gold, load_squad, to_traditional_set
 from eval.metrics import KS, hit_at, mrr, ndcg_at, percentile, precision_recall
 from rag.config import Settings, get_settings
 from rag.errors import InputError
@@ -165,12 +165,25 @@ def summarize(records: list[Record], docs: DocStore) -> dict[str, Any]:
         p, rcl = precision_recall([r.answer["refused"] for r in with_answers], [not r.item.answerable for r in with_answers])
         out["refusal_precision"], out["refusal_recall"] = round(p, 4), round(rcl, 4)
         out["refused_share"] = round(sum(r.answer["refused"] for r in with_answers) / len(with_answers), 4)
+        # The cost of refusing: the share of answerable questions that got no answer.
+        answerable_asked = [r for r in with_answers if r.item.answerable]
+        if answerable_asked:
+            out["wrongly_refused"] = round(sum(r.answer["refused"] for r in answerable_asked) / len(answerable_asked), 4)
         cites = [c for r in ok for c in r.answer["citations"]]
         exact = sum(1 for c in cites if (d := docs.document(c["doc_id"])) and d.text[c["start"]:c["end"]] == c["quote"])
         out["citation_exactness"] = round(exact / len(cites), 4) if cites else 1.0
         out["citations"] = len(cites)
         ams = [r.answer_ms for r in with_answers]
         out["answer_p50_ms"], out["answer_p95_ms"] = round(percentile(ams, 50), 1), round(percentile(ams, 95), 1)
+
+    splits: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        splits[r.item.split].append(r)
+    if len(splits) > 1:
+        # Both halves in one run (--split all): each half's figures on their own, so a
+        # test figure is never read off numbers that mix in the half the rules were written on.
+        out["by_split"] = {s: {k: v for k, v in summarize(rs, docs).items() if not isinstance(v, dict)}
+                           for s, rs in sorted(splits.items())}
 
     groups: dict[str, list[Record]] = defaultdict(list)
     for r in records:
@@ -196,6 +209,12 @@ def summarize(records: list[Record], docs: DocStore) -> dict[str, Any]:
                 if ans:
                     row["answer_accuracy"] = round(sum(direct_correct(r) for r in ans if r.answer) / len(ans), 3)
                 row["refused"] = round(sum(bool(r.answer and r.answer["refused"]) for r in rs) / len(rs), 3)
+                # Named for what they mean: refusal recall of a category of traps, the share
+                # wrongly refused of a category of answerable questions.
+                if not ans:
+                    row["refusal_recall"] = row["refused"]
+                elif len(ans) == len(rs):
+                    row["wrongly_refused"] = row["refused"]
             out["by_category"][cat] = row
     return out
 
@@ -243,12 +262,13 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
         else:
             indexer.ingest_bundled()
             split = None if args.split == "all" else args.split
-            items = load_gold(split, args.dataset)
+            dataset = args.dataset or (TRAPS if getattr(args, "traps", False) else None)
+            items = load_gold(split, dataset)
             if args.dialogues:
                 items += load_dialogue_turns(split)
             if args.limit:
                 items = items[: args.limit]
-            name = f"gold-{args.split}"
+            name = f"{'traps' if getattr(args, 'traps', False) else 'gold'}-{args.split}"
             answers = not args.no_answers
         index_s = time.perf_counter() - t0
         pipe.searcher.search("预热", 1)  # load models before timing questions
@@ -277,7 +297,7 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
                  "got": (r.answer or {}).get("answer", "")[:100], "status": (r.answer or {}).get("status")}
                 for r in records
                 if r.answer and (r.answer["refused"] == r.item.answerable or (r.item.answerable and not direct_correct(r)))
-            ][:40]
+            ][:200]
     out = args.out or base.home / "eval" / f"{datetime.now():%Y%m%d-%H%M%S}-{name}-{args.mode}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -287,10 +307,12 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
 
 def table(result: dict[str, Any]) -> str:
     keys = [k for k in ("n", "hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "answer_recall@5",
-                        "answer_accuracy", "refused_share", "refusal_precision", "refusal_recall", "citation_exactness",
-                        "p50_ms", "p95_ms", "answer_p95_ms") if k in result]
+                        "answer_accuracy", "refused_share", "refusal_precision", "refusal_recall", "wrongly_refused",
+                        "citation_exactness", "p50_ms", "p95_ms", "answer_p95_ms") if k in result]
     lines = [f"{result['dataset']} · {result['mode']} · {result['embedding']} · commit {result['git_commit']}"]
     lines += [f"  {k:<20} {result[k]}" for k in keys]
+    for half, row in result.get("by_split", {}).items():
+        lines.append(f"  {{{half}}} " + ", ".join(f"{k}={row[k]}" for k in keys if k in row))
     for group, row in result.get("by_group", {}).items():
         lines.append(f"  <{group}> " + ", ".join(f"{k}={row[k]}" for k in keys if k in row))
     for cat, row in result.get("by_category", {}).items():

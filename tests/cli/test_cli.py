@@ -122,6 +122,28 @@ def test_eval_json_on_the_gold_set(cli, tmp_path: Path) -> None:  # type: ignore
     assert json.loads((tmp_path / "r.json").read_text(encoding="utf-8"))["n"] == 6
 
 
+def test_eval_reports_refusal_per_half_and_per_trap_category(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    rows = [
+        {"id": "a", "split": "dev", "category": "price", "question": "上海的房价是多少？", "answerable": False,
+         "gold": [], "answers": []},
+        {"id": "b", "split": "test", "category": "weather", "question": "深圳今天会下雨吗", "answerable": False,
+         "gold": [], "answers": []},
+        {"id": "c", "split": "test", "category": "answerable", "question": "2018年我国数字经济领域就业岗位有多少个？",
+         "answerable": True, "answers": ["1.91亿个"],
+         "gold": [{"doc_id": DOC_ID, "anchor": "2018年，我国数字经济领域就业岗位达到1.91亿个"}]},
+    ]
+    f = tmp_path / "traps.jsonl"
+    f.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    r = cli("eval", "--json", "--dataset", str(f), "--split", "all", "--out", str(tmp_path / "r.json"))
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["by_split"]["dev"]["n"] == 1 and out["by_split"]["test"]["n"] == 2
+    assert out["by_category"]["price"]["refusal_recall"] == 1.0
+    assert out["by_category"]["weather"]["refusal_recall"] == 1.0
+    assert out["by_category"]["answerable"]["wrongly_refused"] == 0.0
+    assert out["by_split"]["test"]["refusal_precision"] == 1.0 and out["wrongly_refused"] == 0.0
+
+
 def _squad_file(path: Path, rows: list[tuple[str, str, str]]) -> Path:
     """A SQuAD-format file: one paragraph per (context, question, answer) row."""
     paragraphs = [
@@ -156,6 +178,22 @@ def test_eval_squad_converted_to_traditional_script(cli, tmp_path: Path) -> None
         assert out["dataset"] == f"cmrc-like-traditional-{mode}" and out["n"] == 2 and out["hit@1"] == 1.0
     wrong = cli("eval", "--traditional", "all")
     assert wrong.returncode == 2 and "--squad" in wrong.stderr
+
+
+def test_eval_squad_answers_and_out_of_domain_refusals(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    f = _squad_file(tmp_path / "fish.json", [
+        ("前肛鳗属于鳗鲡目，体长可达19.7公分，在100至400公尺深的海底生活。", "前肛鳗的体长可达多少？", "19.7公分"),
+        ("盐城湿地珍禽国家级自然保护区建于1983年，每年秋季有丹顶鹤迁来越冬。", "盐城的珍禽自然保护区建于哪一年？", "1983年"),
+    ])
+    own = cli("eval", "--json", "--squad", str(f), "--answers", "--out", str(tmp_path / "own.json"))
+    assert own.returncode == 0, own.stderr
+    out = json.loads(own.stdout)
+    assert out["answer_accuracy"] >= 0.5 and out["refused_share"] <= 0.5
+    # The same questions asked of the bundled policy corpus: every one is refused.
+    off = cli("eval", "--json", "--squad", str(f), "--against-bundled", "--out", str(tmp_path / "off.json"))
+    assert off.returncode == 0, off.stderr
+    out = json.loads(off.stdout)
+    assert out["dataset"] == "fish-vs-bundled" and out["refused_share"] == 1.0 and out["refusal_recall"] == 1.0
 
 
 @pytest.mark.parametrize(
