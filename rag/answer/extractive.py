@@ -49,19 +49,31 @@ _PLACE = re.compile(
     r"|(?<![\u4e00-\u9fff])[\u4e00-\u9fff]{2,3}(?:省|市|区|县)(?<!城市)(?<!社区)(?<!地区)(?<!城区)(?<!市区)"
     # A development zone by its own name, wherever it stands: 临港新片区, 浦东新区.
     r"|[\u4e00-\u9fff]{2}(?:新片区|新区)(?<!全新区)"
+    # Where data must be stored: 「在境内存储」.
+    r"|(?:中华人民共和国)?境[内外]"
 )
 _PLACE_RUN = re.compile(f"(?:{_PLACE.pattern})(?:[、和及与]?(?:{_PLACE.pattern}))*")
 _ORG = re.compile(
-    r"[\u4e00-\u9fff]{2,20}(?:部(?![分署门际])|局(?![限面势])|委(?!托)|委员会|中心|办公室|政府|厅|院(?![校子])|平台|企业|集团|公司)"
+    # 委员会 before 委: 「中央军事委员会」, not 「中央军事委」.
+    r"[\u4e00-\u9fff]{2,20}(?:部(?![分署门际])|局(?![限面势])|委员会|委(?!托|员)|中心|办公室|政府|厅|院(?![校子])|平台|企业|集团|公司)"
 )
 # People a 谁 question can ask for in a law: 「需要谁同意」 → 父母或者其他监护人.
-_ROLE_HEAD = (r"(?:其他)?(?:监护人|父母|近亲属|配偶|子女|本人|负责人|法定代表人|当事人|申请人|权利人|继承人|受托人|"
+_ROLE_HEAD = (r"(?:其他)?(?:监护人|父母|近亲属|配偶|子女|本人|(?:单位)?主要负责人|相关负责人|负责人|法定代表人|当事人|申请人|权利人|继承人|受托人|"
               r"委托人|处理者|运营者|提供者|经营者|管理者|使用者|工作人员|主管部门|有关部门|网信部门|"
-              r"残疾人|老年人|孕妇|未成年人|儿童|患者|消费者|公民|居民|村民|职工|劳动者|从业人员|用户|家属|乘客|旅客)")
+              r"(?:肢体|视力|听力|言语|智力|精神)?残疾人|老年人|孕妇|未成年人|儿童|患者|消费者|公民|居民|村民|职工|劳动者|从业人员|用户|家属|乘客|旅客)")
 _ROLE = re.compile(rf"{_ROLE_HEAD}(?:(?:或者|或|和|及|以及|、){_ROLE_HEAD})*")
 # Verbs and generic heads that make an «organisation» match say nothing specific.
 _ORG_LEAD = re.compile(r"^(?:借助|通过|利用|依托|联合|由|在|与|和|向|对|为|让|推动|优化|健全|建立|设立|成立|组建|组织|会同)+")
 _GENERIC_ORG = frozenset({"互联网平台", "网络平台", "平台", "政府", "企业", "公司", "部门", "中心", "政府部门", "龙头企业"})
+# A department as the subject of a clause (「市科技部门应当会同有关部门……」): what a
+# 「哪个部门」 question asks for; the bodies it works with are not.
+_DEPT = re.compile(r"(?:^|(?<=[，；。：:\s]))((?:省|市|县|区|国家|国务院)?[\u4e00-\u9fff]{1,12}?(?:主管部门|部门|机关))"
+                   r"(?=应当|负责|会同|统筹|牵头|按照|依法|定期|组织|可以|指导|建立|推进|制定|发布)")
+# Bodies a sentence names only in passing: a candidate of last resort.
+_VAGUE_BODY = frozenset({"有关部门", "相关部门", "主管部门", "有关主管部门", "负责人", "人民政府"})
+# 「处五万元以上五十万元以下罚款」: a range is one answer, not its lower bound.
+_RANGE_REST = re.compile(r"[\d.,一二三四五六七八九十百千万亿两零〇]+\s*(?:%|％)?\s*(?:万元|亿元|元|倍|日|天|年|个月|小时|个|人)?(?:以下|以内)")
+_OR_REST = re.compile(r"(?:或者|或)[^，。；;]{0,14}?(?:以下|以上)")
 
 
 @dataclass
@@ -229,6 +241,11 @@ class ExtractiveAnswerer:
         named = bool(refs and (refs.docs or refs.articles))
         if refs is not None and len(refs.docs) == 1 and _ASKS_NUMBER.search(fold_for_search(question)):
             return self._doc_number(refs.docs[0], passages)
+        if refs is not None and len(refs.docs) == 1 and question_type(question) is QType.WHEN:
+            # 「上海市数据条例什么时候开始实施？」: the document's own dating line answers it.
+            dated = self._doc_date(refs.docs[0], refs.residual, passages)
+            if dated is not None:
+                return dated
         asked = refs.residual if named and refs is not None else question
         if named and not _has_content(asked):
             return self._reference(passages)
@@ -317,6 +334,43 @@ class ExtractiveAnswerer:
                      coverage=1.0, score=1.0)
         number = doc.text[start:end]
         return Draft(number, [s], [citation_of(1, s)], f"{number}[1]。\n{with_marker(s.text, 1)}", 1.0, 1.0, True,
+                     kind="number")
+
+    def _doc_date(self, doc_id: str, residual: str, passages: list[Passage]) -> Draft | None:
+        """When a named document took effect (「本条例自2022年1月1日起施行」) or was adopted or
+        issued (「2021年11月25日上海市第十五届人民代表大会常务委员会第三十七次会议通过」), from
+        its own text; None when the question asks the date of something else in it."""
+        asked = fold_for_search(residual)
+        verb = _DATING.search(asked)
+        if verb is None or _has_content(_DATING_WORDS.sub(" ", asked)):
+            return None
+        doc = self.index.docs.document(doc_id)
+        if doc is None:
+            return None
+        effect = verb.group(1) is not None
+        found = list((_IN_FORCE if effect else _ADOPTED).finditer(doc.text))
+        if not found:
+            return None
+        # The closing article states when the whole text takes effect; the head line, when it was adopted.
+        m = found[-1] if effect else found[0]
+        line_start = doc.text.rfind("\n", 0, m.start()) + 1
+        line_end = doc.text.find("\n", m.end())
+        line_end = len(doc.text) if line_end < 0 else line_end
+        for stop in "。；":
+            cut = doc.text.find(stop, m.end(), line_end)
+            if cut >= 0:
+                line_end = cut + 1
+        holder = next((p for p in passages if p.doc_id == doc_id and p.start <= m.start() < p.end), None)
+        passage = holder or Passage(_chunk_at(self.index, doc_id, m.start()), doc_id, doc.meta.title, "", "", 0.0,
+                                    line_start, line_end, meta=doc.meta.to_dict())
+        if not doc.text[line_start:line_end].strip().replace(m.group().strip(), ""):
+            # A sign-off date alone on its line: quoted with the issuer above it.
+            line_start = doc.text.rfind("\n", 0, max(line_start - 1, 0)) + 1
+        text = doc.text[line_start:line_end]
+        s = Sentence(passage, line_start, line_end, text, text, coverage=1.0, score=1.0)
+        date = DATE.search(m.group())
+        direct = date.group() if date else m.group()
+        return Draft(direct, [s], [citation_of(1, s)], f"{direct}[1]。\n{with_marker(text.strip(), 1)}", 1.0, 1.0, True,
                      kind="number")
 
     def _reference(self, passages: list[Passage]) -> Draft:
@@ -432,6 +486,13 @@ def _type_match(qtype: QType, text: str, units: frozenset[str] = frozenset()) ->
 
 
 # 「……的文号是什么」「是国务院令第几号」
+# When a document took effect (group 1) or was adopted, issued, published (group 2).
+_DATING = re.compile(r"(施行|实施|生效|起效|开始执行)|(通过|发布|印发|公布|出台|颁布|签发|发的|落款|成文)")
+_DATING_WORDS = re.compile(r"施行|实施|生效|起效|开始执行|通过|发布|印发|公布|出台|颁布|签发|发的|落款|成文|什么时候|啥时候|何时|"
+                           r"哪一?天|哪一?年|几月几[日号]|是从|开始|从|起|的|那版|这版|年版|版|是|了|正式|日期|时间|当时")
+_IN_FORCE = re.compile(r"自\s*(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|公布之日|发布之日|印发之日)起施行")
+_ADOPTED = re.compile(r"(?m)\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日[^\n。]{0,60}?(?:通过|发布|公布|印发)"
+                      r"|^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")
 _ASKS_NUMBER = re.compile(r"文号|发文字号|文件编号|发文编号|几号文|第几号|哪一?号")
 # An article asked for by name is shown whole up to this many sentences (most are shorter).
 _REFERENCE_SENTENCES = 10
@@ -489,7 +550,7 @@ def direct_answer(qtype: QType, sentence: str, weights: dict[str, float], questi
         if not picks:
             return ""
         picks.sort(key=lambda m: m.start())
-        start, end = picks[0].start(), _extend_with_counted_noun(sentence, picks[-1].end(), weights)
+        start, end = picks[0].start(), _extend_with_counted_noun(sentence, _extend_range(sentence, picks[-1].end()), weights)
         if end - start <= 24:
             return sentence[start:end].strip()
         return "，".join(sentence[m.start() : _extend_with_counted_noun(sentence, m.end(), weights)].strip() for m in picks)
@@ -506,6 +567,13 @@ def direct_answer(qtype: QType, sentence: str, weights: dict[str, float], questi
         agent = _agent_of(sentence, folded_q, found)
         if agent:
             return agent
+        subjects = [m for m in _DEPT.finditer(sentence)
+                    if m.group(1) not in _VAGUE_BODY and fold_for_search(m.group(1)) not in folded_q]
+        if subjects and re.search(r"哪(?:个|一|些)?部门|which department", folded_q):
+            return subjects[0].group(1)
+        specific = [m for m in found if _ORG_LEAD.sub("", m.group()) not in _VAGUE_BODY]
+        if specific:
+            return _ORG_LEAD.sub("", max(specific, key=lambda m: _context_score(sentence, m, weights)).group().strip())
     else:
         return ""
     if not found:
@@ -528,7 +596,8 @@ def _agent_of(sentence: str, folded_q: str, found: list[re.Match[str]]) -> str:
     at = fold_for_search(sentence).find(verb)
     if at < 0:
         return ""
-    before = [c for c in found if c.end() <= at and re.fullmatch(r"的?", sentence[c.end():at].strip())]
+    before = [c for c in found if c.end() <= at and re.fullmatch(r"的?", sentence[c.end():at].strip())
+              and _ORG_LEAD.sub("", c.group()) not in _VAGUE_BODY]  # 「会同有关部门定期发布」: not who publishes
     if not before:
         return ""
     last = max(before, key=lambda c: (c.end(), -c.start()))
@@ -540,6 +609,19 @@ def _agent_of(sentence: str, folded_q: str, found: list[re.Match[str]]) -> str:
             break
         run.insert(0, max(prev, key=lambda c: c.end() - c.start()))
     return _ORG_LEAD.sub("", sentence[run[0].start() : last.end()].strip())
+
+
+def _extend_range(sentence: str, end: int) -> int:
+    """The end of the whole amount when a lower bound opens a range (「五万元以上五十万元以下」)
+    or an alternative follows (「五千万元以下或者上一年度营业额百分之五以下」)."""
+    if sentence[:end].rstrip().endswith("以上"):
+        m = _RANGE_REST.match(sentence, end)
+        if m:
+            end = m.end()
+    m = _OR_REST.match(sentence, end)
+    if m and re.search(r"[\d一二三四五六七八九十百千万]", m.group()):
+        end = m.end()
+    return end
 
 
 def _place_core(name: str) -> str:

@@ -45,6 +45,16 @@ _NOT_PLACE = frozenset(
 )
 _FUNCTION_CHARS = set("的和与及在是有了搞做把被给对向从到由为这那哪个些么什怎吗呢各本全该每其")
 _SELF = re.compile(r"^(?:我是|我们是|作为|本人是)(?:一名|一个|一位)?([^，,。？?]{1,12})[，,]")
+_AUTHOR = re.compile(r"谁写|谁撰写|谁执笔|谁起草|作者是谁|who wrote|who (?:is|was) the author|who authored")
+# 「需要交哪些文件」「要带什么材料」 asks for the materials, whatever the noun.
+_MATERIALS = re.compile(r"(?:交|提交|带|准备|提供|上传)(?:哪些|什么|啥)(?:文件|材料|资料|证件|证明)")
+# The same kinds asked in English: the answer sentence must state them just the same.
+_ENGLISH_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for p, k in (
+    (r"\b(?:phone|telephone|hotline) number\b|\bphone\b|\bhotline\b", "电话"),
+    (r"\b(?:e-?mail|mailbox)\b", "邮箱"), (r"\baddress\b", "地址"), (r"\bwebsite\b|\burl\b", "网址"),
+    (r"\bopening hours\b|\boffice hours\b|\bbusiness hours\b", "开放时间"),
+    (r"\bweather\b|\brain\b|\btemperature\b", "天气"), (r"\bprice\b", "价格"), (r"\bsteps\b", "步骤"),
+))
 # A fee the question asks about by name (认证费, 停车费).
 _FEE = re.compile(r"[\u4e00-\u9fff]{1,2}费")
 # 「怎么报名」「如何申请」「要怎么查」: a how-to; the action, in the corpus's two-character word.
@@ -60,8 +70,9 @@ _TIME = re.compile(r"\d+\s*(?:年|月|日|号|天|周)|[今明昨前后去]年|[
 @lru_cache(maxsize=1)
 def _lists() -> tuple[frozenset[str], frozenset[str], tuple[str, ...], tuple[str, ...]]:
     data = tomllib.loads(resources.files("rag.text").joinpath("focus.toml").read_text(encoding="utf-8"))
-    # Longest first, so 联系电话 is found before 电话.
-    asked = sorted({*data.get("attributes", ()), *data.get("wishes", ())}, key=len, reverse=True)
+    # Longest first, so 联系电话 is found before 电话; in file order otherwise (a set here
+    # made the head, and so the decision, change from one process to the next).
+    asked = sorted(dict.fromkeys((*data.get("attributes", ()), *data.get("wishes", ()))), key=len, reverse=True)
     persons = sorted(data.get("persons", ()), key=len, reverse=True)
     return frozenset(data["generic"]), frozenset(data["domain"]), tuple(asked), tuple(persons)
 
@@ -198,8 +209,15 @@ class FocusReader:
         # A two-character kind counts as a word of the question or the end of one (停车
         # 收费), never the start (营业 is not asked by 营业厅); a longer one (联系电话,
         # 开放时间) wherever it is written.
-        head = next((w for w in asked_kinds
-                     if (len(w) > 2 and w in folded) or any(c.endswith(w) for c in candidates)), "")
+        # Of two kinds named, the later is the head of the phrase: 「热线的号码」 asks the 号码.
+        kinds = [w for w in asked_kinds if (len(w) > 2 and w in folded) or any(c.endswith(w) for c in candidates)]
+        head = max(kinds, key=lambda w: (len(w), folded.rfind(w)), default="")
+        if not head and _MATERIALS.search(folded):
+            head = "材料"
+        if not head and english:
+            head = next((k for p, k in _ENGLISH_KINDS if p.search(folded)), "")
+        if not head and _AUTHOR.search(folded):
+            head = "作者"  # 「这篇文章是谁写的」 asks for the author, whatever words it uses
         fee = _FEE.search(folded)
         if not head and fee and fee.group() not in ("收费", "免费"):
             head = fee.group()  # 「认证费」「评估费」: a fee the answer must name

@@ -33,8 +33,13 @@ _RULES: tuple[tuple[QType, re.Pattern[str]], ...] = (
                             r"^when\b|\bwhen (?:did|does|do|is|was|were|will|shall|should|must|can|has|have)\b"
                             r"|what year|which year|what time|what date")),
     (QType.LIST, re.compile(r"哪几")),  # 「哪几类」 asks which, not how many
-    (QType.COUNT, re.compile(r"多少|多长时间|多久|几[个家项类种所名人万亿%]?|比例|占比|百分之|什么价|啥价|价位|卖多少|"
-                             r"how many|how much|how long|what percentage|what share|number of")),
+    (QType.COUNT, re.compile(r"多少|多长时间|多久|几[个家项类种所名人万亿%]?|(?<!一定)比例|占比|百分之|什么价|啥价|价位|卖多少|"
+                             # 「保留一定比例的什么」 asks what is kept; a document number is a 文号.
+                             r"how many|how much|how long|what percentage|what share|(?<!document )number of")),
+    # 「去哪儿告它」「到哪里投诉」: where to go is a body (人民法院, 网信部门), not a place.
+    (QType.WHO, re.compile(r"(?:去|到|向|找|跟)哪(?:儿|里)?[^，。？?]{0,4}(?:告|投诉|举报|起诉|申诉|反映|维权|求助)"
+                           r"|(?:告|投诉|举报|起诉|申诉|维权)[^，。？?]{0,3}(?:去|到|找)哪(?:儿|里)?"
+                           r"|where (?:can|do|should) (?:i|we|they|one) (?:complain|report|sue|appeal)")),
     (QType.WHERE, re.compile(r"哪里|哪儿|(?<!存)在哪(?!些问题|些方面|一?天|一?年)|哪个?城市|哪个?地区|哪个?省|哪个?区|哪些城市|哪些地区|where\b|which cit|which region|which district")),
     (QType.WHO, re.compile(r"谁|哪位|哪个?部门|哪个?机构|哪家|哪些部门|哪些机构|who\b|which (?:department|organi[sz]ation|agency|ministry)")),
     (QType.WHY, re.compile(r"为什么|为何|原因|why\b")),
@@ -70,6 +75,8 @@ NUMBER = re.compile(
     rf"|(?<![上下同当本前后第{_CN}])(?:不少于|不超过|至少)?[{_CN}]*[一二三四五六七八九十两][{_CN}]*[多余]?"
     r"(?:个百分点|人次|亿元|万元|元|小时|分钟|个工作日|个月|大类|个|家|项|类|种|名|所|人|次|岁|年|周|日|天|倍|件)"
     r"(?:以上|以下|以内|内)?"
+    # 「八大能力」「五大任务」 count what follows.
+    r"|[一二三四五六七八九十]{1,2}大(?=[\u4e00-\u9fff]{2})"
     # An ordinal answers 「第几」: 第四大差别, 第46届.
     r"|第[一二三四五六七八九十百\d]+(?:大|个|位|名|批|类|种|次|届|代)"
 )
@@ -97,7 +104,7 @@ _UNIT_GROUPS: dict[str, frozenset[str]] = {
     "个小时": frozenset({"小时"}), "小时": frozenset({"小时"}), "个月": frozenset({"月"}), "件": frozenset("件"),
 }
 _PEOPLE = ("老人", "居民", "人", "医师", "医生", "工人", "学生", "教师", "群众", "求职者", "家庭")
-_SHARE = re.compile(r"比例|占比|百分之|百分比|占[^，。？?]{0,6}多少|percentage|share|percent")
+_SHARE = re.compile(r"(?<!一定)比例|占比|百分之|百分比|占[^，。？?]{0,6}多少|percentage|share|percent")
 
 
 def expected_units(question: str) -> frozenset[str]:
@@ -120,7 +127,7 @@ def expected_units(question: str) -> frozenset[str]:
         noun = next((p for p in _PEOPLE if m.group(1).startswith(p)), m.group(1))
         return frozenset({"人", "名", "位", "户", noun})
     if any(w in q for w in ("投资", "花了", "费用", "资金", "罚款", "罚多少", "罚金", "收费", "补贴", "价格", "价位",
-                            "什么价", "啥价", "卖多少", "房价", "票价")) or re.search(r"[\u4e00-\u9fff]费", q):
+                            "什么价", "啥价", "卖多少", "房价", "票价", "单价", "价钱")) or re.search(r"[\u4e00-\u9fff]费", q):
         return frozenset("元")
     return frozenset()
 

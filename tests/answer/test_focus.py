@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pytest
 
 from rag.answer.focus import places_asked
@@ -53,6 +57,19 @@ def test_the_kind_asked_is_read_from_whole_words(bundled: Pipeline) -> None:
     # A post is asked for only by a who-question: 「作者认为……」 asks what the paper says.
     assert bundled.focus.read("这篇文章的作者是谁？").head == "作者"
     assert bundled.focus.read("作者认为数字鸿沟的原因是什么？").head == ""
+    # 「谁写的」 asks for the author in other words.
+    assert bundled.focus.read("这篇文章是谁写的？").head == "作者"
+    # Of two kinds named, the later heads the phrase: 「热线的号码」 asks the 号码.
+    assert bundled.focus.read("政务服务便民热线的号码是多少？").head == "号码"
+
+
+def test_the_head_does_not_depend_on_the_process() -> None:
+    # The same question must get the same decision in every worker: the kinds' order
+    # may not come from hashing.
+    code = "from rag.answer.focus import _lists; print('|'.join(_lists()[2]))"
+    outs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**os.environ, "PYTHONHASHSEED": seed}).stdout for seed in ("1", "2", "3")}
+    assert len(outs) == 1
 
 
 def test_a_new_compound_of_corpus_words_is_not_absent(bundled: Pipeline) -> None:

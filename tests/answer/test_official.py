@@ -113,3 +113,39 @@ def test_filters_on_the_larger_corpus(bundled: Pipeline, filters: dict, check) -
 def test_shanghai_filter_reaches_articles_that_say_only_ben_shi(bundled: Pipeline) -> None:
     passages = bundled.retrieve("公共数据共享", Filters.parse({"city": "上海", "kind": "law"}))
     assert passages and any("上海" not in p.text for p in passages)
+
+
+@pytest.mark.parametrize(
+    ("question", "direct"),
+    [
+        # A fine is a range: its lower bound alone would understate it tenfold.
+        ("公安机关依法调取数据，企业拒不配合的，按数据安全法罚多少？", "五万元以上五十万元以下"),
+        ("违反个人信息保护法情节严重的，最多能罚多少？", "五千万元以下或者上一年度营业额百分之五以下"),
+        # 「哪个部门」 asks for the body that acts, not the ones it works with.
+        ("北京的应用场景开放清单是哪个部门定期发布？", "市科技部门"),
+        ("浙江全省的数字经济发展工作由哪个部门负责推进？", "省经济和信息化主管部门"),
+        ("军事数据的安全保护办法由谁来定？", "中央军事委员会"),
+    ],
+)
+def test_the_direct_answer_is_the_whole_amount_or_body(bundled: Pipeline, question: str, direct: str) -> None:
+    a = ask(bundled, question)
+    assert not a.refused and a.direct == direct, (a.direct, a.status)
+
+
+@pytest.mark.parametrize(
+    ("question", "direct", "quoted"),
+    [
+        # When a named document took effect: its closing article, whatever verb is used.
+        ("上海市数据条例什么时候开始实施？", "2022年1月1日", "本条例自2022年1月1日起施行"),
+        ("网络安全法（2016年版）是从哪天起施行的？", "2017年6月1日", "本法自2017年6月1日起施行"),
+        # When it was adopted or issued: its head line, or the sign-off under the issuer.
+        ("杭州城市大脑赋能城市治理促进条例是哪天通过的？", "2020年10月27日", "会议通过"),
+        ("45号文是哪一天发的？", "2020年11月15日", "国务院办公厅"),
+    ],
+)
+def test_a_named_documents_dates_come_from_its_own_text(bundled: Pipeline, question: str, direct: str,
+                                                        quoted: str) -> None:
+    a = ask(bundled, question)
+    assert not a.refused and a.direct == direct, (a.direct, a.status)
+    assert quoted in a.citations[0].quote
+    exact(bundled, a)

@@ -60,6 +60,9 @@ def test_a_year_the_evidence_does_not_have_is_refused(bundled: Pipeline) -> None
         # A sentence on 中国特色社会主义 is no count of China's older people.
         ("中国60岁以上老年人有多少？", "answer_type"),
         ("上海市数据专家委员会的主任委员是谁？", "focus"),
+        # A count of products is no unit price.
+        ("湖南常德数字养老里的那12种养老产品，老人买的话单价多少？", "answer_type"),
+        ("政务服务便民热线的号码是多少？", "focus"),
     ],
 )
 def test_near_misses_the_evidence_does_not_answer(bundled: Pipeline, question: str, check: str) -> None:
@@ -81,6 +84,10 @@ def test_questions_the_corpus_answers_are_still_answered(bundled: Pipeline) -> N
         ("杭州老年食堂怎么付款？", "长者码"),
         ("处理不满十四周岁未成年人个人信息需要谁同意？", "父母或者其他监护人"),
         ("商店能不能拒收现金？", "拒收现金"),
+        # 「一定比例的什么」 asks what is kept, not a percentage.
+        ("按国办方案，医院要保留一定比例的什么给不会用手机的老人？", "现场号源"),
+        # Where to go to sue is a body, not a place.
+        ("个人信息处理者拒绝我查阅、删除这些请求，我能去哪儿告它？", "人民法院"),
     ]:
         a = ask(bundled, question)
         assert not a.refused and expected in a.answer, (question, a.status)
