@@ -188,6 +188,17 @@ def mostly_chinese(question: str) -> bool:
     return cjk > 0 and cjk >= 2 * latin_words
 
 
+# The act a who-question asks about: 「向哪个部门备案」 → 备案, 「由谁负责」 → 负责.
+_WHO_ACT = re.compile(r"(?:谁|哪(?:些|个|一)?(?:部门|机构|单位|组织))(?:来|去)?(?![来去的是有在能会可应])([\u4e00-\u9fff]{2})")
+# Being in charge is said with many verbs: one of them answers another.
+_LEADS = ("负责", "牵头", "主管", "统筹", "组织", "推进", "管理", "协调", "指导", "监督", "主导")
+
+
+def _says_act(context: str, act: str) -> bool:
+    text = fold_for_search(context)
+    return supports(text, act) or (act in _LEADS and any(v in text for v in _LEADS))
+
+
 def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, topic: str, cjk: bool) -> Decision | None:
     """Years, places and the kind of answer the question pins down; English vocabulary."""
     best = draft.sentences[0]
@@ -241,6 +252,12 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
         role = "".join(focus.role)
         return Decision(False, "focus", role, detail="the evidence does not say what the asker's role can do",
                         topic=role, related=best)
+    act = _WHO_ACT.search(fold_for_search(asked))
+    if act and question_type(question) is QType.WHO and not _says_act(best.context(), act.group(1)):
+        # 「要先向哪个部门备案」 answered by a sentence where nobody 备案s: a body is named,
+        # but not the one asked for.
+        return Decision(False, "focus", act.group(1), detail=f"the answer sentence does not say who {act.group(1)}",
+                        topic=act.group(1), related=best)
     if not cjk and not focus.terms and not (set(expand(question)) - set(places_asked(question))):
         return Decision(False, "evidence", detail="the question names nothing the documents' vocabulary knows")
     return None

@@ -63,6 +63,8 @@ def test_a_year_the_evidence_does_not_have_is_refused(bundled: Pipeline) -> None
         # A count of products is no unit price.
         ("湖南常德数字养老里的那12种养老产品，老人买的话单价多少？", "answer_type"),
         ("政务服务便民热线的号码是多少？", "focus"),
+        # A body is named, but nobody 备案s in the sentence.
+        ("企业自主开展职业技能等级认定，要先向哪个部门备案？", "focus"),
     ],
 )
 def test_near_misses_the_evidence_does_not_answer(bundled: Pipeline, question: str, check: str) -> None:
