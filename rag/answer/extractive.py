@@ -19,6 +19,7 @@ import numpy as np
 
 from rag.answer.question import (
     DATE,
+    FACTOID_TYPES,
     FREQUENCY_SPAN,
     NUMBER,
     QType,
@@ -29,7 +30,8 @@ from rag.answer.question import (
     question_type,
 )
 from rag.index.index import Index
-from rag.answer.focus import Focus
+from rag.answer.focus import Focus, supports
+from rag.answer.intent import intent_of, intent_words, section_words
 from rag.locator import locator
 from rag.retrieve.references import References, find_number
 from rag.retrieve.searcher import definition_pattern
@@ -262,15 +264,20 @@ class ExtractiveAnswerer:
             several = self._per_document(refs.docs, ranked)
             if several is not None:
                 return several
-        if qtype is QType.LIST:
-            listing = self._heading_list(question, passages, weights, ranked[0].coverage)
+        # Only a question that asks for nothing but the list (「有哪些对策建议」, not 「政策建议
+        # 要求适应哪些需求」) is answered with a whole section of the outline.
+        intent = intent_of(question)
+        sections = section_words(intent) if not _content_besides(weights, intent_words(intent), asked) else ()
+        if qtype is QType.LIST or sections:
+            # 「有哪些对策建议」「What does the paper recommend?」: the document's own list.
+            listing = self._heading_list(question, passages, weights, ranked[0].coverage, sections)
             if listing is not None:
                 return listing
         best, direct = ranked[0], ""
         if qtype is QType.WHICH_DOC:
             # 「哪部法律规定……」 is answered with the document and the article.
             direct = self._locator(best)
-        if qtype in FACTOID:
+        if qtype in FACTOID_TYPES:
             # The direct answer comes from the best-scoring sentence that holds a span of the
             # asked kind — and, when the question names a place, not from a sentence about
             # another place (「株洲帮多少人」 must not be answered with 常州's 3200名).
@@ -411,7 +418,8 @@ class ExtractiveAnswerer:
 
 
     def _heading_list(
-        self, question: str, passages: list[Passage], weights: dict[str, float], sentence_coverage: float
+        self, question: str, passages: list[Passage], weights: dict[str, float], sentence_coverage: float,
+        sections: tuple[str, ...] = (),
     ) -> Draft | None:
         """Answer «有哪些问题/建议» with the sub-headings of the section that matches.
 
@@ -432,25 +440,76 @@ class ExtractiveAnswerer:
                 continue
             folded = fold_for_search(h.title)
             cov = sum(w for t, w in weights.items() if t in folded) / total
+            if sections and any(w in folded for w in sections):
+                # 「文章提出了哪些对策建议？」 asks for the whole list, and 「三、……政策建议」 holds it.
+                cov += _SECTION_BONUS
             if best is None or cov > best[0]:
                 best = (cov, i)
-        # The outline must match the question well, about as well as the best sentence does.
-        if best is None or best[0] < max(0.45, sentence_coverage - 0.2):
+        # The outline must match the question well, about as well as the best sentence does
+        # — unless the question asks for nothing but such a list: then a sentence that
+        # merely repeats its words (「……提出对策建议。」) is no rival.
+        floor = 0.45 if sections else max(0.45, sentence_coverage - 0.2)
+        if best is None or best[0] < floor:
             return None
         parent = heads[best[1]]
         children = _named_children(heads, best[1])
         meta = passages[0].meta
-        citations, lines, sentences = [], [], []
-        for n, c in enumerate(children, 1):
+        citations: list[Citation] = []
+        lines: list[str] = []
+        sentences: list[Sentence] = []
+        budget = _LIST_BUDGET
+        for c in children:
+            section = f"{parent.title} > {c.title}"
             passage = Passage(_chunk_at(self.index, doc.meta.doc_id, c.title_start), doc.meta.doc_id, doc.meta.title,
-                              f"{parent.title} > {c.title}", c.title, 0.0, c.title_start, c.title_end, meta=meta)
+                              section, c.title, 0.0, c.title_start, c.title_end, meta=meta)
             s = Sentence(passage, c.title_start, c.title_end, c.title, c.title, coverage=best[0], score=best[0])
-            citations.append(citation_of(n, s))
-            lines.append(f"{c.title}[{n}]")
             sentences.append(s)
+            citations.append(citation_of(len(citations) + 1, s))
+            line = f"{c.title}[{len(citations)}]"
+            # The item's first sentence says what the heading means, while the answer stays short.
+            body = _first_sentence(doc.text, c, heads)
+            if body is not None and len(body[2]) <= budget // 3:
+                start, end, said = body
+                bp = Passage(_chunk_at(self.index, doc.meta.doc_id, start), doc.meta.doc_id, doc.meta.title, section,
+                             said, 0.0, start, end, meta=meta)
+                b = Sentence(bp, start, end, said, said, coverage=best[0], score=best[0])
+                sentences.append(b)
+                citations.append(citation_of(len(citations) + 1, b))
+                line += "：" + with_marker(said, len(citations))
+            budget -= len(line)
+            lines.append(line)
         direct = "；".join(c.title for c in children)
         text = f"{parent.title}共{len(children)}项：\n" + "\n".join(lines)
         return Draft(direct, sentences, citations, text, best[0], best[0], True, kind="list")
+
+
+def _content_besides(weights: dict[str, float], words: tuple[str, ...], asked: str) -> bool:
+    """Whether the question asks about something besides ``words`` (its intent's words).
+    The synonyms a Chinese question was expanded with are not what it asks."""
+    folded = fold_for_search(asked)
+    own = [t for t in weights if t in folded] if re.search(r"[\u4e00-\u9fff]", folded) else list(weights)
+    return any(not any(t in w or w in t for w in words) and t not in _LIST_FILLERS for t in own)
+
+
+# Words of a question that asks for a document's list and nothing more.
+_LIST_FILLERS = frozenset("文章 本文 文中 作者 认为 提出 提到 给出 存在 面临 目前 当前 主要 有 哪些 什么 几条 几点 哪几 方面 paper article".split())
+# A heading of the asked kind (建议 for 「有哪些对策建议」) counts as this much coverage more.
+_SECTION_BONUS = 0.3
+# About this many characters for a listed answer's items with their first sentences.
+_LIST_BUDGET = 600
+
+
+def _first_sentence(text: str, item: Node, nodes: list[Node]) -> tuple[int, int, str] | None:
+    """The first sentence of an outline item's own body, before any sub-item: the sentence
+    that carries the item. None when the item has no body of its own."""
+    sub = [n.start for n in nodes if n.parent is not None and nodes[n.parent] is item]
+    end = min([item.end, *sub])
+    spans = split_sentences(text[item.title_end:end], item.title_end)
+    if not spans:
+        return None
+    start, stop = spans[0]
+    said = text[start:stop]
+    return (start, stop, said) if said.strip("。；：，、 \n") else None
 
 
 def _named_children(nodes: list[Node], index: int) -> list[Node]:
@@ -466,7 +525,6 @@ def _chunk_at(index: Index, doc_id: str, offset: int) -> str:
     return holding or next((cid for cid, s, _ in spans if s >= offset), "")
 
 
-FACTOID = (QType.COUNT, QType.WHEN, QType.WHERE, QType.WHO)
 
 
 def _type_match(qtype: QType, text: str, units: frozenset[str] = frozenset()) -> float:

@@ -49,6 +49,10 @@ _RULES: tuple[tuple[QType, re.Pattern[str]], ...] = (
 )
 
 
+# The types answered by one span of a kind (a number, a date, a place, a body).
+FACTOID_TYPES = (QType.COUNT, QType.WHEN, QType.WHERE, QType.WHO)
+
+
 # 「几家大平台把技术攥在手里，有什么坏处？」: 几 means "a few" when a real question word follows.
 _FEW = re.compile(r"几[个家项类种所名位]?(?=.*(?:什么|怎么|如何|哪|是否|为何|为什么))")
 
