@@ -31,7 +31,7 @@ from rag.answer.question import (
 )
 from rag.index.index import Index
 from rag.answer.focus import Focus, supports
-from rag.answer.intent import intent_of, intent_words, section_words
+from rag.answer.intent import Intent, intent_of, intent_words, section_words
 from rag.locator import locator
 from rag.retrieve.references import References, find_number
 from rag.retrieve.searcher import definition_pattern
@@ -118,6 +118,8 @@ class Draft:
     # "per_document" (one answer per named document), "reference" (the named article),
     # "number" (a document's 文号).
     kind: str = "sentences"
+    # What the composition looked for and did not find («北京在教育方面» for a place's practice).
+    missing: str = ""
 
 
 class ExtractiveAnswerer:
@@ -268,6 +270,10 @@ class ExtractiveAnswerer:
         # 要求适应哪些需求」) is answered with a whole section of the outline.
         intent = intent_of(question)
         sections = section_words(intent) if not _content_besides(weights, intent_words(intent), asked) else ()
+        if intent is Intent.PRACTICE and focus is not None and focus.places and (focus.domain or focus.terms):
+            practice = self._practice(passages, focus)
+            if practice is not None:
+                return practice
         if qtype is QType.LIST or sections:
             # 「有哪些对策建议」「What does the paper recommend?」: the document's own list.
             listing = self._heading_list(question, passages, weights, ranked[0].coverage, sections)
@@ -342,6 +348,56 @@ class ExtractiveAnswerer:
         number = doc.text[start:end]
         return Draft(number, [s], [citation_of(1, s)], f"{number}[1]。\n{with_marker(s.text, 1)}", 1.0, 1.0, True,
                      kind="number")
+
+    def _practice(self, passages: list[Passage], focus: Focus) -> Draft | None:
+        """「上海在养老服务数字化方面有哪些做法？」: every retrieved sentence about that place
+        and that topic, in document order, each cited — or, when the corpus has none for
+        that place, a first line that says so and what it has on the topic elsewhere."""
+        place = focus.places[0]
+        core = place.rstrip("省市县区")
+        # The service domain asked about (教育 in 「教育公共服务」), not the corpus's own subject.
+        specific = tuple(d for d in focus.domain if d not in _CORPUS_SUBJECT)
+        if len(specific) + len(focus.terms) > 1:
+            return None  # 「在公共卫生和养老方面分别……」 compares domains: the general path answers it
+        topic_words = specific or focus.domain or tuple(focus.terms)
+        topic = topic_words[0]
+        on_topic = [c for c in self.candidates(passages, limit=len(passages))
+                    if not c.heading and any(supports(fold_for_search(c.context()), w) for w in topic_words)]
+        if not on_topic:
+            return None
+
+        def about_place(c: Sentence) -> bool:
+            # The sentence names the place, or continues a paragraph that does from before it
+            # (「其中，上海“拍家园”项目……。“拍家园”通过……」).
+            named = places_in(fold_for_search(c.text))
+            if core in fold_for_search(c.text):
+                # 「北京、上海、深圳和杭州等地」 lists places; it says nothing one of them did.
+                return len(named) < 3
+            before = fold_for_search(c.paragraph[: max(c.paragraph.find(c.text), 0)])
+            lead = [x for x in re.split(r"[。！？]", before) if core in x]
+            return bool(lead) and len(places_in(lead[-1])) < 3
+        here = sorted((c for c in on_topic if about_place(c)), key=lambda c: (c.passage.doc_id, c.start))
+        picked: list[Sentence] = []
+        used = 0
+        for c in here:
+            if used + len(c.text) > _LIST_BUDGET:
+                break
+            picked.append(c)
+            used += len(c.text)
+        if picked:
+            head = f"资料中{place}在{topic}方面的做法："
+            kind = "practice"
+        else:
+            # Nothing about that place: say so first, then what the corpus says on the topic.
+            picked = sorted(on_topic, key=lambda c: (not any(w in fold_for_search(c.text) for w in topic_words),
+                                                     not any(w in fold_for_search(c.passage.section) for w in topic_words),
+                                                     -c.prior))[:3]
+            head = f"资料中没有{place}在{topic}方面的具体做法；关于{topic}，资料提到："
+            kind = "practice_elsewhere"
+        citations = [citation_of(n, c) for n, c in enumerate(picked, 1)]
+        text = head + "\n" + "\n".join(with_marker(c.text, n) for n, c in enumerate(picked, 1))
+        missing = f"{place}在{topic}方面" if kind == "practice_elsewhere" else ""
+        return Draft("", picked, citations, text, 1.0, 1.0, False, kind=kind, missing=missing)
 
     def _doc_date(self, doc_id: str, residual: str, passages: list[Passage]) -> Draft | None:
         """When a named document took effect (「本条例自2022年1月1日起施行」) or was adopted or
@@ -493,6 +549,9 @@ def _content_besides(weights: dict[str, float], words: tuple[str, ...], asked: s
 
 # Words of a question that asks for a document's list and nothing more.
 _LIST_FILLERS = frozenset("文章 本文 文中 作者 认为 提出 提到 给出 存在 面临 目前 当前 主要 有 哪些 什么 几条 几点 哪几 方面 paper article".split())
+# Words every passage of this corpus is about: they name no topic of a place's practice.
+_CORPUS_SUBJECT = frozenset({"服务", "公共服务", "数字", "数字化", "数字技术", "智慧", "城市", "政府", "公共", "社会",
+                             "信息化", "治理"})
 # A heading of the asked kind (建议 for 「有哪些对策建议」) counts as this much coverage more.
 _SECTION_BONUS = 0.3
 # About this many characters for a listed answer's items with their first sentences.

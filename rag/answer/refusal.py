@@ -73,7 +73,7 @@ class Decision:
     another year: quoted as 「资料只提到……」, never as the answer."""
 
     answer: bool
-    check: str = ""  # article | document | focus | year | place | answer_type | evidence
+    check: str = ""  # article | document | focus | year | place | practice | answer_type | evidence
     term: str = ""  # what failed: 房价, 2023, 沅陵县 …
     detail: str = ""  # for the status line and the logs (no question text)
     topic: str = ""  # the asked place and focus, in the user's words: 上海房价
@@ -94,6 +94,8 @@ class Decision:
             return (msg.NO_YEAR_EN if english else msg.NO_YEAR).format(topic=topic, when=when)
         if self.check == "place":
             return (msg.NO_PLACE_EN if english else msg.NO_PLACE).format(place=self.term)
+        if self.check == "practice":
+            return (msg.NO_PRACTICE_EN.format(place=self.term) if english else msg.NO_PRACTICE.format(topic=topic))
         if self.check == "answer_type":
             zh, en = msg.SPAN_KIND.get(self.term, ("具体内容", "the detail asked"))
             return msg.NO_SPAN_EN.format(kind_en=en, topic=topic) if english else msg.NO_SPAN.format(kind=zh, topic=topic)
@@ -172,6 +174,10 @@ def assess(question: str, draft: Draft | None, refs: References, focus: Focus, d
     strict = strict or (qtype in (QType.COUNT, QType.WHEN) and not focus.terms and not by_reference)
     kw = dict(support=share, missing=tuple(missing), by_reference=by_reference, best=best, cosine=best.cosine, head=head,
               untyped=untyped, scoped=bool(refs.docs))
+    if draft.kind == "practice_elsewhere":
+        # Nothing on that place's practice: said first, with what the corpus has on the topic.
+        return evidence(Decision(False, "practice", focus.places[0], detail="no practice of that place in the evidence",
+                                 topic=draft.missing, related=best))
     later = _hard_checks(question, draft, refs, focus, topic, cjk)
     if later is None and strict:
         kind = untyped or _NEEDS_SPAN.get(qtype, "count")

@@ -51,3 +51,21 @@ def test_a_list_is_given_only_when_the_question_asks_for_nothing_else(bundled: P
     # A question about one point of that section gets that point, not the whole list.
     point = final_answer(bundled.run("数字技术缓解了我国基础教育的哪些问题？"))
     assert not point.refused and "基础教育资源不均衡" in point.answer and "共6项" not in point.answer
+
+
+def test_a_places_practice_gathers_what_the_corpus_says_about_that_place(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("上海在养老服务数字化方面有哪些做法？"))
+    assert not a.refused and a.answer.startswith("资料中上海在养老方面的做法")
+    for point in ("拍家园", "杨浦区", "48项服务"):
+        assert point in a.answer, point
+    doc = bundled.index.docs.document(a.citations[0].doc_id)
+    assert doc is not None and all(doc.text[c.start:c.end] == c.quote for c in a.citations)
+
+
+def test_a_place_the_corpus_has_nothing_on_is_said_first(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("北京在教育公共服务方面做了什么？"))
+    assert a.refused and a.reason is not None and a.reason["check"] == "practice"
+    assert a.answer.split("\n")[0] == "资料中没有北京在教育方面的具体做法。"
+    # What follows is about education elsewhere, offered as such, not as Beijing's.
+    second = a.answer.split("\n")[1]
+    assert second.startswith("资料只提到") and "教育" in second
