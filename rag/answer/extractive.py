@@ -380,7 +380,7 @@ class ExtractiveAnswerer:
         picked: list[Sentence] = []
         used = 0
         for c in here:
-            if used + len(c.text) > _LIST_BUDGET:
+            if used + len(c.text) > _LIST_BUDGET and picked:
                 break
             picked.append(c)
             used += len(c.text)

@@ -209,7 +209,8 @@ class FocusReader:
         # A two-character kind counts as a word of the question or the end of one (停车
         # 收费), never the start (营业 is not asked by 营业厅); a longer one (联系电话,
         # 开放时间) wherever it is written.
-        # Of two kinds named, the later is the head of the phrase: 「热线的号码」 asks the 号码.
+        # The longest kind named wins (联系电话 over 电话); of two as long, the later is the
+        # head of the phrase: 「热线的号码」 asks the 号码.
         kinds = [w for w in asked_kinds if (len(w) > 2 and w in folded) or any(c.endswith(w) for c in candidates)]
         head = max(kinds, key=lambda w: (len(w), folded.rfind(w)), default="")
         if not head and _MATERIALS.search(folded):

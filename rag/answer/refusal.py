@@ -161,7 +161,10 @@ def assess(question: str, draft: Draft | None, refs: References, focus: Focus, d
     best = draft.sentences[0]
     share, missing = (1.0, []) if by_reference else _support(draft, focus)
     said = fold_for_search(best.context())
-    head = "" if by_reference else next((k for k in (focus.head, *focus.also) if k and not supports(said, k)), "")
+    # A named document shown for its own sake answers no asked kind: 「这篇文章是谁写的」 needs
+    # a sentence that says the 作者, whatever document is named.
+    head = "" if draft.kind == "number" or (by_reference and not focus.head) else next(
+        (k for k in (focus.head, *focus.also) if k and not supports(said, k)), "")
     qtype = question_type(question)
     named_article = bool(refs.articles) and len(refs.docs) == 1
     untyped = (_NEEDS_SPAN[qtype] if qtype in _NEEDS_SPAN and not draft.direct_found and not named_article
@@ -259,6 +262,8 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
         return Decision(False, "focus", role, detail="the evidence does not say what the asker's role can do",
                         topic=role, related=best)
     act = _WHO_ACT.search(fold_for_search(asked))
+    if act and "的" in act.group(1):
+        act = None  # 「是谁写的」: no act to check (the author is the head, checked as such)
     if act and question_type(question) is QType.WHO and not _says_act(best.context(), act.group(1)):
         # 「要先向哪个部门备案」 answered by a sentence where nobody 备案s: a body is named,
         # but not the one asked for.

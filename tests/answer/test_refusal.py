@@ -65,6 +65,8 @@ def test_a_year_the_evidence_does_not_have_is_refused(bundled: Pipeline) -> None
         ("政务服务便民热线的号码是多少？", "focus"),
         # A body is named, but nobody 备案s in the sentence.
         ("企业自主开展职业技能等级认定，要先向哪个部门备案？", "focus"),
+        # The paper names no author: its text shown for its own sake does not say who wrote it.
+        ("《数字技术赋能城市公共服务的实践、问题与对策》这篇文章是谁写的？", "focus"),
     ],
 )
 def test_near_misses_the_evidence_does_not_answer(bundled: Pipeline, question: str, check: str) -> None:
