@@ -18,6 +18,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from eval.datasets import TRAPS, Item, load_dialogue_turns, load_gold, load_squad, to_traditional_set
@@ -137,6 +138,17 @@ def direct_correct(r: Record) -> bool:
     return any(fold(a) in direct for a in r.item.answers)
 
 
+def _each(records: list[Record], docs: DocStore, key: Callable[[Record], str]) -> dict[str, dict[str, Any]]:
+    """The flat metrics of each part of ``records`` by ``key``; empty when there is one part."""
+    parts: dict[str, list[Record]] = defaultdict(list)
+    for r in records:
+        parts[key(r)].append(r)
+    if len(parts) < 2:
+        return {}
+    return {name: {k: v for k, v in summarize(rs, docs).items() if not isinstance(v, dict)}
+            for name, rs in sorted(parts.items())}
+
+
 def summarize(records: list[Record], docs: DocStore) -> dict[str, Any]:
     """Metrics over answerable items (retrieval) and all items (answers, refusal)."""
     answerable = [r for r in records if r.item.answerable]
@@ -176,23 +188,14 @@ def summarize(records: list[Record], docs: DocStore) -> dict[str, Any]:
         ams = [r.answer_ms for r in with_answers]
         out["answer_p50_ms"], out["answer_p95_ms"] = round(percentile(ams, 50), 1), round(percentile(ams, 95), 1)
 
-    splits: dict[str, list[Record]] = defaultdict(list)
-    for r in records:
-        splits[r.item.split].append(r)
-    if len(splits) > 1:
-        # Both halves in one run (--split all): each half's figures on their own, so a
-        # test figure is never read off numbers that mix in the half the rules were written on.
-        out["by_split"] = {s: {k: v for k, v in summarize(rs, docs).items() if not isinstance(v, dict)}
-                           for s, rs in sorted(splits.items())}
-
-    groups: dict[str, list[Record]] = defaultdict(list)
-    for r in records:
-        groups[r.item.group].append(r)
-    if len(groups) > 1:
-        # Each part of the corpus on its own (the paper's items and the official documents'),
-        # with the same metrics as the whole.
-        out["by_group"] = {g: {k: v for k, v in summarize(rs, docs).items() if not isinstance(v, dict)}
-                           for g, rs in sorted(groups.items())}
+    # Both halves in one run (--split all): each half's figures on their own, so a test
+    # figure is never read off numbers that mix in the half the rules were written on.
+    if by_split := _each(records, docs, lambda r: r.item.split):
+        out["by_split"] = by_split
+    # Each part of the corpus on its own (the paper's items and the official documents').
+    if by_group := _each(records, docs, lambda r: r.item.group):
+        out["by_group"] = by_group
+    groups = {r.item.group for r in records}
 
     cats: dict[str, list[Record]] = defaultdict(list)
     for r in records:
