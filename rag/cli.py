@@ -97,6 +97,8 @@ def cmd_retrieve(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.pipeline import default_pipeline
+    from rag.answer.messages import status_line
+    from rag.text.normalize import has_cjk
     from rag.types import AnswerEvent, StatusEvent, TokenEvent
 
     history: list[dict[str, str]] = []
@@ -114,9 +116,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
             continue
         elif isinstance(ev, StatusEvent) and ev.step == "fallback":
             # The LLM failed mid-answer: say so before the extractive answer follows.
-            print(("\n" if printed else "") + f"（{ev.message}）", flush=True)
+            line = status_line(ev.step, ev.data, not has_cjk(args.question))
+            print(("\n" if printed else "") + f"（{line}）", flush=True)
         elif isinstance(ev, StatusEvent) and args.verbose:
-            print(f"· {ev.message}", file=sys.stderr)
+            print(f"· {status_line(ev.step, ev.data, not has_cjk(args.question))}", file=sys.stderr)
         elif isinstance(ev, TokenEvent):
             sys.stdout.write(ev.text)
             sys.stdout.flush()

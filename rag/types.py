@@ -178,10 +178,12 @@ class Event:
 
 @dataclass
 class StatusEvent(Event):
-    """A named step started or finished (for progress display)."""
+    """A named step started, with what a front end needs to say it in its own language
+    (`rag.answer.messages.status_line`): ``condense`` carries the rewritten ``question``,
+    ``compose`` the ``mode`` and ``intent``, ``fallback`` the ``reason``."""
 
     step: str = ""
-    message: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.type = "status"

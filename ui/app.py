@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 import gradio as gr
 
+from rag.answer.messages import status_line
 from rag.config import Settings
 from rag.errors import InputError
 from rag.pipeline import Pipeline
@@ -246,7 +247,7 @@ class ChatApp:
         try:
             for ev in self.pipeline.run(question, history, filters):
                 if isinstance(ev, StatusEvent):
-                    statuses.append(ev.message if lang == "zh" else _status_en(ev.step, ev.message))
+                    statuses.append(status_line(ev.step, ev.data, lang != "zh"))
                     yield gr.update(), frame(C.progress_html(statuses, partial, s, conv)), session, gr.update(), gr.update()
                 elif isinstance(ev, PassagesEvent):
                     yield gr.update(), gr.update(), session, C.sources_panel(ev.passages, s, conv), gr.update()
@@ -372,19 +373,6 @@ class ChatApp:
         ok = self.record(session, index, chosen, comment or "")
         msg = s.feedback_thanks if ok else s.feedback_unavailable
         return session, f'<p class="pq-fb-line" role="status">{C.esc(msg)}</p>', gr.update(value=None), ""
-
-
-_STATUS_EN = {
-    "index": "First use: indexing the bundled documents…",
-    "condense": "Read as a follow-up question.",
-    "retrieve": "Searching the documents…",
-    "compose": "Composing the answer…",
-}
-
-
-def _status_en(step: str, message: str) -> str:
-    """English status line for a pipeline step (the pipeline speaks Chinese)."""
-    return _STATUS_EN.get(step, message)
 
 
 def _choices(s: Strings, options: list[tuple[str, str]]) -> list[tuple[str, str]]:

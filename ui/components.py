@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rag.answer.modes import mode_of
 from rag.config import Settings
 from rag.text.normalize import has_cjk
 from rag.text.script import to_traditional
@@ -281,16 +282,11 @@ def sources_panel(passages: Sequence[Passage], strings: Strings, convert: Conver
     return f'<ol class="pq-source-list" aria-label="{esc(strings.sources_title)}">{"".join(items)}</ol>'
 
 
-def uses_llm(settings: Settings) -> bool:
-    """Whether answers come from the LLM: mode 'llm', or 'auto' with an endpoint configured."""
-    mode = settings.answer.mode
-    return mode == "llm" or (mode == "auto" and bool(settings.llm.base_url))
-
-
 def mode_badge(settings: Settings, strings: Strings) -> str:
     """The visible indicator 「离线抽取式」 or 「大模型：<model>」."""
-    text = strings.mode_llm.format(model=settings.llm.model) if uses_llm(settings) else strings.mode_extractive
-    kind = "llm" if uses_llm(settings) else "extractive"
+    # The pipeline picks its answer mode with the same function: the badge cannot disagree.
+    kind = mode_of(settings)
+    text = strings.mode_llm.format(model=settings.llm.model) if kind == "llm" else strings.mode_extractive
     return (
         f'<p class="pq-mode pq-mode-{kind}"><span class="pq-mode-label">{esc(strings.mode_label)}：</span>'
         f"<strong>「{esc(text)}」</strong></p>"

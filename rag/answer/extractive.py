@@ -94,6 +94,9 @@ class Sentence:
     score: float = 0.0
     heading: bool = False  # a heading line standing in as a candidate, not a sentence of the text
     cosine: float = 0.0  # dense similarity to the question, as the model gives it
+    # The group it was composed under (the place of a comparison, the list's section …),
+    # the label the LLM mode gives it as a source.
+    group: str = ""
 
     def context(self) -> str:
         """What the sentence is read with: its section path, and for a document about one
@@ -120,6 +123,9 @@ class Draft:
     kind: str = "sentences"
     # What the composition looked for and did not find («北京在教育方面» for a place's practice).
     missing: str = ""
+    # The answer's first line when it says so (「资料中没有北京在教育方面的具体做法；……」):
+    # every mode says it first.
+    notice: str = ""
 
 
 class ExtractiveAnswerer:
@@ -397,7 +403,8 @@ class ExtractiveAnswerer:
         citations = [citation_of(n, c) for n, c in enumerate(picked, 1)]
         text = head + "\n" + "\n".join(with_marker(c.text, n) for n, c in enumerate(picked, 1))
         missing = f"{place}在{topic}方面" if kind == "practice_elsewhere" else ""
-        return Draft("", picked, citations, text, 1.0, 1.0, False, kind=kind, missing=missing)
+        return Draft("", picked, citations, text, 1.0, 1.0, False, kind=kind, missing=missing,
+                     notice=f"资料中没有{place}在{topic}方面的具体做法。" if missing else "")
 
     def _doc_date(self, doc_id: str, residual: str, passages: list[Passage]) -> Draft | None:
         """When a named document took effect (「本条例自2022年1月1日起施行」) or was adopted or

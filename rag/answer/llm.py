@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from rag.answer.grounding import MARKER, is_no_answer
+from rag.answer.intent import Intent
 from rag.answer.prompts import Language, answer_messages, condense_messages, language_of
 from rag.condense import condense as heuristic_condense
 from rag.config import Settings
@@ -87,16 +88,20 @@ class LLMAnswerer:
 
     # ---- answering -----------------------------------------------------------------
 
-    def stream(self, question: str, passages: Sequence[Passage], language: Language | None = None) -> Iterator[str]:
+    def stream(
+        self, question: str, passages: Sequence[Passage], language: Language | None = None,
+        intent: Intent = Intent.FACTOID,
+    ) -> Iterator[str]:
         """Text deltas of the answer to ``question`` from the numbered ``passages``.
 
         ``language`` defaults to the question's; pass the original question's when
         ``question`` is a rewrite (the heuristic rewrite is always in Simplified script).
+        ``intent`` says what shape the answer takes (a list, a comparison …).
 
         Raises `LLMUnavailable` — possibly after some deltas — when the endpoint fails,
         the overall deadline passes, or the answer is empty or cites nothing.
         """
-        messages = answer_messages(question, passages, language or language_of(question))
+        messages = answer_messages(question, passages, language or language_of(question), intent)
         model = self.model  # built (and imported) before the clock starts
         text = ""
         for delta in self._deadline_stream(lambda: model.stream(messages)):

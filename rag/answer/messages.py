@@ -80,3 +80,23 @@ def titles(metas: list[DocumentMeta]) -> str:
 def as_names(missing: tuple[str, ...]) -> str:
     """Missing documents as a reader expects them written: titles in 《》, 文号 as they are."""
     return "、".join(n if n.startswith("《") or n.endswith("号") else f"《{n}》" for n in missing)
+
+
+# What each pipeline step says while it runs (`rag.types.StatusEvent`), in Chinese and English.
+STATUS: dict[str, tuple[str, str]] = {
+    "index": ("首次使用：正在为内置资料建立索引…", "First use: indexing the bundled documents…"),
+    "condense": ("结合上文理解为：{question}", "Read with the conversation as: {question}"),
+    "retrieve": ("正在检索资料…", "Searching the documents…"),
+    "compose": ("正在组织答案…", "Composing the answer…"),
+    "fallback": ("大模型暂不可用（{reason}），改用摘录式回答。",
+                 "The language model is unavailable ({reason}); answering from the documents' own sentences."),
+}
+
+
+def status_line(step: str, data: dict[str, object], english: bool = False) -> str:
+    """The words of a status step for the reader, filled from its data."""
+    zh, en = STATUS.get(step, (step, step))
+    try:
+        return (en if english else zh).format(**data)
+    except (KeyError, IndexError):
+        return (en if english else zh).split("{")[0].rstrip("：:（( ")

@@ -9,6 +9,7 @@ import pytest
 from eval.datasets import load_gold
 from rag.errors import InputError
 from rag.pipeline import Pipeline, final_answer
+from rag.answer.messages import status_line
 from rag.types import AnswerEvent, PassagesEvent, StatusEvent, TokenEvent
 
 
@@ -69,7 +70,19 @@ def test_events_arrive_in_pipeline_order(bundled: Pipeline) -> None:
     assert streamed == final.answer.answer
     assert "2000多名" in final.answer.direct
     assert any(isinstance(e, PassagesEvent) and e.passages for e in events)
-    assert all(e.message for e in events if isinstance(e, StatusEvent))
+    steps = [e for e in events if isinstance(e, StatusEvent)]
+    assert [e.step for e in steps] == ["retrieve", "compose"]
+    # Steps carry data, not words: each front end says them in its reader's language.
+    assert steps[-1].data == {"mode": "extractive", "intent": "factoid"}
+    assert status_line("compose", steps[-1].data, english=True) == "Composing the answer…"
+
+
+def test_a_traditional_question_is_converted_once_at_the_end(bundled: Pipeline) -> None:
+    events = list(bundled.run("常德建了多少家線下智能養老服務站點？"))
+    streamed = "".join(e.text for e in events if isinstance(e, TokenEvent))
+    final = events[-1].answer
+    assert streamed == final.answer and "13家線下智能養老服務站點" in streamed
+    assert "13家线下智能养老服务站点" in final.citations[0].quote
 
 
 @pytest.mark.parametrize("bad", ["", "   ", "问" * 5000])

@@ -1,0 +1,128 @@
+"""The offline mode: the evidence decides whether to answer; cited corpus sentences,
+composed by the question's intent, are the answer.
+
+`rag.answer.extractive` picks and composes the sentences (a draft); `rag.answer.refusal`
+decides on the draft; this mode turns the two into the user's answer — or into a refusal
+that says why in words and what the corpus does hold.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+from rag.answer import messages as msg
+from rag.answer.extractive import Draft, ExtractiveAnswerer, citation_of, with_marker
+from rag.answer.focus import Focus, FocusReader
+from rag.answer.messages import as_names, corpus_summary, titles
+from rag.answer.modes.base import pieces
+from rag.answer.refusal import Decision, decide
+from rag.answer.turn import Turn
+from rag.index.index import Index
+from rag.retrieve import References, Searcher
+from rag.types import Answer, AnswerEvent, Event, Passage, TokenEvent
+
+
+@dataclass
+class Composed:
+    """The extractive answer with what it was made of: the draft (its sentences, grouped
+    by the intent's composition), and the line that says what the corpus does not cover."""
+
+    answer: Answer
+    draft: Draft | None
+    notice: str = ""
+
+
+class ExtractiveMode:
+    name = "extractive"
+
+    def __init__(self, index: Index, searcher: Searcher, max_sentences: int) -> None:
+        self.index = index
+        self.searcher = searcher
+        self.answerer = ExtractiveAnswerer(index, max_sentences)
+
+    def compose(self, turn: Turn, passages: list[Passage]) -> Iterator[Event]:
+        yield from emit(self.composed(turn, passages).answer)
+
+    def composed(self, turn: Turn, passages: list[Passage]) -> Composed:
+        """The answer, or the refusal when the evidence does not support one."""
+        refs = turn.refs
+        draft, decision = self.evidence(turn.standalone, passages, refs)
+        if not decision.answer or draft is None:
+            return Composed(self.refusal(turn, passages, decision), None)
+        text, notices = draft.text, [draft.notice] if draft.notice else []
+        if refs.missing:
+            # A named document the corpus lacks: said first, before what the corpus does hold.
+            partial = (msg.PARTIAL_EN if turn.english else msg.PARTIAL) if refs.docs else (
+                msg.MENTIONED_EN if turn.english else msg.MENTIONED)
+            notices.insert(0, partial.format(names=as_names(refs.missing)))
+            text = notices[0] + "\n" + text
+        answer = Answer(
+            answer=text, refused=False, mode="extractive", citations=draft.citations, passages=passages,
+            question=turn.standalone, status="ok", direct=draft.direct,
+        )
+        return Composed(answer, draft, "\n".join(notices))
+
+    # ---- the decision ----------------------------------------------------------------
+
+    @cached_property
+    def focus(self) -> FocusReader:
+        """Reads questions' focus against this index (its BM25 terms and chunk texts)."""
+        return FocusReader(self.index.lexical, lambda i: self.searcher.catalog().chunks[i].text)
+
+    def evidence(self, standalone: str, passages: list[Passage], refs: References) -> tuple[Draft | None, Decision]:
+        """The extractive draft and the decision on it (`rag.answer.refusal.decide`):
+        everything the choice to answer rests on. ``eval.calibrate`` reads the same."""
+        draft, focus, dense = self.features(standalone, passages, refs)
+        return draft, decide(standalone, draft, refs, focus, dense)
+
+    def features(self, standalone: str, passages: list[Passage], refs: References) -> tuple[Draft | None, Focus, float]:
+        """What `decide` weighs: the draft, the question's focus, the best dense cosine."""
+        focus = self.focus.read(standalone, refs.residual if refs.docs else None)
+        draft = self.answerer.answer(standalone, passages, refs, focus) if passages else None
+        dense_top = max((p.dense_score or 0.0 for p in passages), default=0.0)
+        return draft, focus, dense_top
+
+    # ---- the refusal -----------------------------------------------------------------
+
+    def refusal(self, turn: Turn, passages: list[Passage], decision: Decision | str) -> Answer:
+        """The refusal: why, in words (the document, article, place, year or topic the
+        corpus lacks), a related fact offered as such, and what the corpus holds."""
+        if isinstance(decision, str):
+            decision = Decision(False, "evidence", detail=decision)
+        english, refs = turn.english, turn.refs
+        metas = list(self.searcher.catalog().metas.values())
+        lines: list[str] = []
+        citations = []
+        if decision.check == "article":
+            articles = "、".join(refs.missing_articles)
+            lines.append((msg.MISSING_ARTICLE_EN if english else msg.MISSING_ARTICLE).format(articles=articles))
+        elif decision.check == "document":
+            lines.append((msg.MISSING_DOCUMENT_EN if english else msg.MISSING_DOCUMENT).format(names=as_names(refs.missing)))
+            names = self.searcher.catalog().names
+            kin = [names.metas[d] for d in names.same_kind(refs.missing[0])] if names is not None else []
+            if kin:
+                lines.append((msg.SAME_KIND_EN if english else msg.SAME_KIND).format(titles=titles(kin)))
+        else:
+            lines.append(decision.message(english))
+        if decision.related is not None:
+            # A fact about a sibling place or another year: offered as what it is, cited.
+            related = decision.related
+            citations = [citation_of(1, related)]
+            lines.append((msg.RELATED_EN if english else msg.RELATED).format(what=decision.related_what)
+                         + with_marker(related.text, 1))
+        lines.append((msg.COVERAGE_HINT_EN if english else msg.COVERAGE_HINT).format(topics=corpus_summary(metas, english)))
+        return Answer(
+            answer="\n".join(lines), refused=True, mode="extractive", citations=citations, passages=passages,
+            question=turn.standalone, status=decision.status, direct="",
+            reason={"check": decision.check, "term": decision.term, "message": lines[0]},
+        )
+
+
+def emit(answer: Answer) -> Iterator[Event]:
+    """A finished answer as events: its text in pieces, then the answer itself."""
+    for piece in pieces(answer.answer):
+        yield TokenEvent(text=piece)
+    yield AnswerEvent(answer=answer)
+
