@@ -12,6 +12,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--dataset", type=Path, help="gold-format JSONL (default: the bundled gold set)")
     p.add_argument("--traps", action="store_true",
                    help="the near-topic refusal set (eval/data/traps.jsonl) instead of the gold set")
+    p.add_argument("--open", action="store_true",
+                   help="the open-question set (eval/data/open.jsonl): key-point recall, cited-point share and "
+                        "length per intent, instead of the gold set")
     p.add_argument("--squad", type=Path, help="SQuAD-format JSON: open retrieval over all its contexts")
     p.add_argument("--traditional", choices=("questions", "all"),
                    help="convert a --squad set to Traditional script first: its questions, or questions and "

@@ -262,6 +262,16 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
                     root="squad",
                 )
                 items, answers = data.items, bool(args.answers)
+        elif getattr(args, "open", False):
+            from eval.open import evaluate_open, load_open
+
+            indexer.ingest_bundled()
+            open_items = load_open(None if args.split == "all" else args.split, args.dataset)[: args.limit or None]
+            pipe.searcher.search("预热", 1)
+            result = {"dataset": f"open-{args.split}", "mode": args.mode, **evaluate_open(pipe, open_items),
+                      "answer_mode": pipe.extractive.name if not pipe.uses_llm() else "llm",
+                      "git_commit": git_commit(), "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+            return _written(result, args, base)
         else:
             indexer.ingest_bundled()
             split = None if args.split == "all" else args.split
@@ -301,7 +311,12 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
                 for r in records
                 if r.answer and (r.answer["refused"] == r.item.answerable or (r.item.answerable and not direct_correct(r)))
             ][:200]
-    out = args.out or base.home / "eval" / f"{datetime.now():%Y%m%d-%H%M%S}-{name}-{args.mode}.json"
+    return _written(result, args, base)
+
+
+def _written(result: dict[str, Any], args: argparse.Namespace, base: Settings) -> dict[str, Any]:
+    """The results, also written to ``--out`` (default: the home's eval folder)."""
+    out = args.out or base.home / "eval" / f"{datetime.now():%Y%m%d-%H%M%S}-{result['dataset']}-{args.mode}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
     result["results_file"] = str(out)
@@ -309,15 +324,18 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
 
 
 def table(result: dict[str, Any]) -> str:
-    keys = [k for k in ("n", "hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "answer_recall@5",
+    keys = [k for k in ("n", "key_point_recall", "cited_point_share", "mean_length", "hit@1", "hit@3", "hit@5", "hit@10", "mrr", "ndcg@10", "answer_recall@5",
                         "answer_accuracy", "refused_share", "refusal_precision", "refusal_recall", "wrongly_refused",
                         "citation_exactness", "p50_ms", "p95_ms", "answer_p95_ms") if k in result]
-    lines = [f"{result['dataset']} · {result['mode']} · {result['embedding']} · commit {result['git_commit']}"]
+    lines = [f"{result['dataset']} · {result['mode']} · {result.get('embedding', '')} · commit {result['git_commit']}"]
     lines += [f"  {k:<20} {result[k]}" for k in keys]
     for half, row in result.get("by_split", {}).items():
         lines.append(f"  {{{half}}} " + ", ".join(f"{k}={row[k]}" for k in keys if k in row))
     for group, row in result.get("by_group", {}).items():
         lines.append(f"  <{group}> " + ", ".join(f"{k}={row[k]}" for k in keys if k in row))
+    for key in ("by_intent", "by_lang"):
+        for name, row in result.get(key, {}).items():
+            lines.append(f"  ({name}) " + ", ".join(f"{k}={v}" for k, v in row.items()))
     for cat, row in result.get("by_category", {}).items():
         lines.append(f"  [{cat}] " + ", ".join(f"{k}={v}" for k, v in row.items()))
     lines.append(f"  results file: {result.get('results_file')}")

@@ -269,13 +269,18 @@ class ExtractiveAnswerer:
         ranked = sorted(sentences, key=lambda s: -s.score)
         qtype = question_type(question)
         if refs is not None and len(refs.docs) > 1:
-            several = self._per_document(refs.docs, ranked)
+            several = self._per_document(refs.docs, ranked, intent_of(question) in _UNIT_INTENTS, question)
             if several is not None:
                 return several
         # Only a question that asks for nothing but the list (「有哪些对策建议」, not 「政策建议
         # 要求适应哪些需求」) is answered with a whole section of the outline.
         intent = intent_of(question)
-        sections = section_words(intent) if not _content_besides(weights, intent_words(intent), asked) else ()
+        title = fold_for_search(passages[0].title) if passages else ""
+        sections = section_words(intent) if not _content_besides(weights, intent_words(intent), asked, title) else ()
+        if intent in (Intent.COMPARISON, Intent.PRACTICE) and focus is not None and len(focus.places) > 1:
+            compared = self._compare_places(passages, focus)
+            if compared is not None:
+                return compared
         if intent is Intent.PRACTICE and focus is not None and focus.places and (focus.domain or focus.terms):
             practice = self._practice(passages, focus)
             if practice is not None:
@@ -285,6 +290,13 @@ class ExtractiveAnswerer:
             listing = self._heading_list(question, passages, weights, ranked[0].coverage, sections)
             if listing is not None:
                 return listing
+        if (intent in _UNIT_INTENTS and intent is not Intent.FACTOID) or (qtype is QType.LIST):
+            # 「什么是个人信息」「能不能拒绝提供服务」「怎么申请信息公开」: whole articles (or
+            # paragraphs), not three loose sentences — the conditions and exceptions are the answer.
+            units = self._units(asked, intent if intent in _UNIT_INTENTS else Intent.MEASURES, ranked,
+                                refs.docs if refs is not None else ())
+            if units is not None:
+                return units
         best, direct = ranked[0], ""
         if qtype is QType.WHICH_DOC:
             # 「哪部法律规定……」 is answered with the document and the article.
@@ -372,17 +384,7 @@ class ExtractiveAnswerer:
         if not on_topic:
             return None
 
-        def about_place(c: Sentence) -> bool:
-            # The sentence names the place, or continues a paragraph that does from before it
-            # (「其中，上海“拍家园”项目……。“拍家园”通过……」).
-            named = places_in(fold_for_search(c.text))
-            if core in fold_for_search(c.text):
-                # 「北京、上海、深圳和杭州等地」 lists places; it says nothing one of them did.
-                return len(named) < 3
-            before = fold_for_search(c.paragraph[: max(c.paragraph.find(c.text), 0)])
-            lead = [x for x in re.split(r"[。！？]", before) if core in x]
-            return bool(lead) and len(places_in(lead[-1])) < 3
-        here = sorted((c for c in on_topic if about_place(c)), key=lambda c: (c.passage.doc_id, c.start))
+        here = sorted((c for c in on_topic if _about_place(c, core)), key=lambda c: (c.passage.doc_id, c.start))
         picked: list[Sentence] = []
         used = 0
         for c in here:
@@ -405,6 +407,46 @@ class ExtractiveAnswerer:
         missing = f"{place}在{topic}方面" if kind == "practice_elsewhere" else ""
         return Draft("", picked, citations, text, 1.0, 1.0, False, kind=kind, missing=missing,
                      notice=f"资料中没有{place}在{topic}方面的具体做法。" if missing else "")
+
+    def _compare_places(self, passages: list[Passage], focus: Focus) -> Draft | None:
+        """「深圳和杭州在数字公共卫生方面的做法有什么不同？」: each place's sentences on the
+        topic, side by side, each place under its name — and a place the corpus says nothing
+        of on the topic, said so in its place."""
+        specific = tuple(d for d in focus.domain if d not in _CORPUS_SUBJECT)
+        topic_words = specific or tuple(focus.terms) or focus.domain
+        if not topic_words:
+            return None
+        topic = topic_words[0]
+        pool = [c for c in self.candidates(passages, limit=len(passages))
+                if not c.heading and any(supports(fold_for_search(c.context()), w) for w in topic_words)]
+        share = _LIST_BUDGET // len(focus.places)
+        groups: list[tuple[str, list[Sentence]]] = []
+        for place in focus.places:
+            core = place.rstrip("省市县区")
+            used, mine = 0, []
+            for c in sorted((c for c in pool if _about_place(c, core)), key=lambda c: (c.passage.doc_id, c.start)):
+                if mine and used + len(c.text) > share:
+                    break
+                c.group = place
+                mine.append(c)
+                used += len(c.text)
+            groups.append((place, mine))
+        if sum(bool(m) for _, m in groups) < 1:
+            return None
+        lines, picked, citations = [f"资料中{'和'.join(focus.places)}在{topic}方面的做法分别是："], [], []
+        absent = [p for p, m in groups if not m]
+        for place, mine in groups:
+            if not mine:
+                lines.append(f"{place}：资料中没有{place}在{topic}方面的具体做法。")
+                continue
+            said = []
+            for c in mine:
+                picked.append(c)
+                citations.append(citation_of(len(citations) + 1, c))
+                said.append(with_marker(c.text, len(citations)))
+            lines.append(f"{place}：" + "".join(said))
+        notice = "；".join(f"资料中没有{p}在{topic}方面的具体做法" for p in absent) + "。" if absent else ""
+        return Draft("", picked, citations, "\n".join(lines), 1.0, 1.0, False, kind="comparison", notice=notice)
 
     def _doc_date(self, doc_id: str, residual: str, passages: list[Passage]) -> Draft | None:
         """When a named document took effect (「本条例自2022年1月1日起施行」) or was adopted or
@@ -460,7 +502,9 @@ class ExtractiveAnswerer:
         head = f"{where}[1]："
         return Draft(lines[0], sentences, citations, head + "\n" + "\n".join(lines), 1.0, 1.0, True, kind="reference")
 
-    def _per_document(self, doc_ids: tuple[str, ...], ranked: list[Sentence]) -> Draft | None:
+    def _per_document(
+        self, doc_ids: tuple[str, ...], ranked: list[Sentence], whole: bool = False, question: str = "",
+    ) -> Draft | None:
         """One answer per named document, in the order the question names them: 「上海和深圳
         的数据条例分别怎么定义公共数据」 cites both, each with its locator."""
         best: dict[str, Sentence] = {}
@@ -470,6 +514,27 @@ class ExtractiveAnswerer:
         picked = [best[d] for d in doc_ids if d in best]
         if len(picked) < 2:
             return None
+        if whole:
+            # 「数据安全法的“数据”和条例的“网络数据”有什么区别」: each document's whole article,
+            # side by side, within an even share of the budget.
+            share = _LIST_BUDGET // len(picked)
+            citations, lines, shown = [], [], []
+            asked = fold_for_search(question)
+            defining = bool(_ASKS_DEFINITION.search(asked))
+            for s in picked:
+                # 「……的定义有什么区别」: each document's own definition clause.
+                anchor = (self._definition(asked, (s.passage.doc_id,), s) if defining else None) or s
+                unit = self._unit_sentences(anchor, share, asked=asked) or [anchor]
+                said = []
+                for u in unit:
+                    u.group = self._locator(unit[0])
+                    shown.append(u)
+                    citations.append(citation_of(len(citations) + 1, u))
+                    said.append(with_marker(u.text, len(citations)))
+                lines.append(f"{unit[0].group}：" + "".join(said))
+            coverage = sum(s.coverage for s in picked) / len(picked)
+            return Draft("；".join(lines), shown, citations, "\n".join(lines), min(s.score for s in picked), coverage,
+                         True, kind="per_document")
         citations, lines = [], []
         for n, s in enumerate(picked, 1):
             citations.append(citation_of(n, s))
@@ -479,6 +544,195 @@ class ExtractiveAnswerer:
         return Draft("；".join(lines), picked, citations, text, min(s.score for s in picked), coverage, True,
                      kind="per_document")
 
+
+    def _units(
+        self, question: str, intent: Intent, ranked: list[Sentence], doc_ids: tuple[str, ...] = (),
+    ) -> Draft | None:
+        """The best sentences' whole units — the article (or the outline item, or the
+        paragraph) each sits in — read in order, within the answer's budget: the deciding
+        clause of a yes/no first, then its conditions and exceptions; a definition with
+        what it excludes; a procedure's steps in their order."""
+        top = next((s for s in ranked if not s.heading), None)
+        if top is None:
+            return None
+        places = places_in(fold_for_search(question))
+        spans: list[tuple[Sentence, int, int]] = []
+        for s in ranked:
+            if s.heading or s.score < _UNIT_FLOOR * top.score or len(spans) >= _MAX_UNITS:
+                continue
+            if places and _about_other_place(s.text, places):
+                continue  # 「杭州……做了什么」 is not answered with 北京朝阳区's paragraph
+            span = self._unit_of(s)
+            if span is not None and not any(d == s.passage.doc_id and a <= span[0] < b for x, a, b in spans
+                                            for d in (x.passage.doc_id,)):
+                spans.append((s, *span))
+        if not spans:
+            return None
+        asked = fold_for_search(question)
+        if intent is Intent.DEFINITION:
+            # The article that defines the asked term, in the documents found, wherever it ranked.
+            defining = self._definition(asked, doc_ids or tuple(dict.fromkeys(s.passage.doc_id for s in ranked)), top)
+            span = self._unit_of(defining) if defining is not None else None
+            if defining is not None and span is not None:
+                spans = [(defining, *span)] + [x for x in spans if not (x[0].passage.doc_id == defining.passage.doc_id
+                                                                        and x[1] <= defining.start < x[2])]
+        if intent is Intent.EXPLANATION and doc_ids:
+            # 「出台《……规定》是为了什么」: the document's first article states its purpose.
+            purpose = self._purpose(doc_ids[0], ranked[0])
+            if purpose is not None:
+                spans = [purpose] + [x for x in spans if not (x[0].passage.doc_id == doc_ids[0]
+                                                              and x[1] <= purpose[0].start < x[2])]
+        if intent is Intent.DEFINITION:
+            # An article that defines an asked term comes before those that only use it.
+            spans.sort(key=lambda x: not any(t in asked for pattern in (_DEFINED, _DEFINED_AS)
+                                             for t in pattern.findall(self._text(x[0], x[1], x[2]))))
+        budget = _LIST_BUDGET
+        picked: list[Sentence] = []
+        lines: list[str] = []
+        citations: list[Citation] = []
+        locators: list[str] = []
+        lead: Sentence | None = None  # the sentence the answer rests on: decided on, and its short form
+        if intent is Intent.DEFINITION:
+            spans = spans[:2]  # the definition and one article that applies it, no more
+        if intent is Intent.PROCEDURE:
+            # Steps in the order the text gives them (收到申请的时间 before 答复期限).
+            first_doc = spans[0][0].passage.doc_id
+            spans.sort(key=lambda x: (x[0].passage.doc_id != first_doc, x[0].passage.doc_id, x[1]))
+        for anchor, start, end in spans:
+            unit = self._unit_sentences(anchor, None, (start, end), asked)
+            if not unit:
+                continue
+            if intent is Intent.YESNO:
+                # The clause that decides (不得/可以/应当 …) comes first, as the user asked yes or no.
+                # The sentence it was chosen for — unless that is the exception (「但是，……可以收取
+                # 信息处理费」): then the rule it qualifies (「不收取费用」) decides.
+                own = next((u for u in unit if u.start <= anchor.start < u.end), None)
+                rules = [u for u in unit if _DECIDES.search(u.text) and not _EXCEPTION.match(u.text)]
+                deciding = own if own is not None and not _EXCEPTION.match(own.text) else (rules[0] if rules else own)
+                if deciding is not None:
+                    unit.remove(deciding)
+                    unit.insert(0, deciding)
+            own = next((u for u in unit if u.start <= anchor.start < u.end), None)
+            kept = []
+            for u in unit:
+                if kept and len(u.text) > budget:
+                    break
+                kept.append(u)
+                budget -= len(u.text)
+            if own is not None and own not in kept and kept:
+                kept.append(own)  # past the budget, the sentence it was chosen for still shows
+                kept.sort(key=lambda u: (intent is not Intent.YESNO or u is not unit[0], u.start))
+            if not kept or (picked and budget < 0):
+                break
+            if lead is None:
+                lead = unit[0] if intent is Intent.YESNO else (own or kept[0])
+            locators.append(self._locator(kept[0]))
+            for u in kept:
+                u.group = locators[-1]
+                picked.append(u)
+                citations.append(citation_of(len(citations) + 1, u))
+                lines.append(with_marker(u.text, len(citations)))
+            if budget <= 0:
+                break
+        if not picked or lead is None:
+            return None
+        where = locators[0] + ("等" if len(set(locators)) > 1 else "")
+        head = _UNIT_HEAD.get(intent, "{where}：").format(where=where)
+        text = head + "\n" + "\n".join(lines)
+        # The refusal decision reads the first sentence as the one the answer rests on.
+        ordered = [lead, *(u for u in picked if u is not lead)]
+        return Draft(strip_item(lead.text), ordered, citations, text, top.score, top.coverage, True, kind=intent.value)
+
+    def _unit_sentences(
+        self, anchor: Sentence, budget: int | None, span: tuple[int, int] | None = None, asked: str = "",
+    ) -> list[Sentence]:
+        """The sentences of the anchor's unit in order, each citable on its own; with a
+        ``budget``, as many as fit (the anchor's first). In an article of definitions only
+        the terms ``asked`` (the folded question) names are kept."""
+        span = span or self._unit_of(anchor)
+        doc = self.index.docs.document(anchor.passage.doc_id)
+        if span is None or doc is None:
+            return []
+        start, end = span
+        whole = doc.text[start:end]
+        out = []
+        terms = _DEFINED.findall(whole)
+        skipped = False
+        for a, b in split_sentences(whole, offset=start):
+            text = doc.text[a:b]
+            if not text.strip("。；：，、 ") or not re.search(r"[，。；：、,;:]", text):
+                continue  # a title or heading line is no finding
+            defined = _DEFINED.match(text)
+            if asked and len(terms) > 2 and defined and defined.group(1) not in asked:
+                skipped = True
+                continue  # 「本法下列用语的含义：」 defines eight terms; the asked ones are the answer
+            passage = Passage(_chunk_at(self.index, doc.meta.doc_id, a), doc.meta.doc_id, doc.meta.title,
+                              anchor.passage.section, text, 0.0, a, b, meta=anchor.passage.meta)
+            out.append(Sentence(passage, a, b, text, whole, coverage=anchor.coverage, score=anchor.score,
+                                cosine=anchor.cosine))
+        if all(u.text.rstrip().endswith(("：", ":")) for u in out):
+            return []  # nothing left but the article's lead-in
+        if skipped:
+            # The lead-in announced the whole list; with one term of it shown, it only repeats the article.
+            out = [u for u in out if not u.text.rstrip().endswith(("：", ":"))]
+        if budget is None:
+            return out
+        kept, used = [], 0
+        for u in out:
+            if kept and used + len(u.text) > budget:
+                break
+            kept.append(u)
+            used += len(u.text)
+        return kept
+
+    def _definition(self, asked: str, doc_ids: tuple[str, ...], like: Sentence) -> Sentence | None:
+        """The clause that defines the longest term of ``asked`` (重要数据 over 数据), in the
+        first of ``doc_ids`` that defines one."""
+        for doc_id in doc_ids[:3]:
+            doc = self.index.docs.document(doc_id)
+            if doc is None:
+                continue
+            found = [m for pattern in (_DEFINED, _DEFINED_AS) for m in pattern.finditer(doc.text)
+                     if len(m.group(1)) >= 2 and m.group(1) in asked]
+            if not found:
+                continue
+            m = max(found, key=lambda m: len(m.group(1)))
+            end = doc.text.find("。", m.end())
+            end = len(doc.text) if end < 0 else end + 1
+            passage = Passage(_chunk_at(self.index, doc_id, m.start()), doc_id, doc.meta.title, "", "", 0.0,
+                              m.start(), end, meta=doc.meta.to_dict())
+            return Sentence(passage, m.start(), end, doc.text[m.start():end], coverage=like.coverage,
+                            score=like.score, cosine=like.cosine)
+        return None
+
+    def _purpose(self, doc_id: str, like: Sentence) -> tuple[Sentence, int, int] | None:
+        """The document's purpose clause (「第一条 为了……，制定本规定。」) and its unit."""
+        doc = self.index.docs.document(doc_id)
+        m = _PURPOSE.search(doc.text) if doc is not None else None
+        if doc is None or m is None:
+            return None
+        passage = Passage(_chunk_at(self.index, doc_id, m.start()), doc_id, doc.meta.title, "", m.group(), 0.0,
+                          m.start(), m.end(), meta=doc.meta.to_dict())
+        s = Sentence(passage, m.start(), m.end(), m.group(), coverage=like.coverage, score=like.score, cosine=like.cosine)
+        span = self._unit_of(s)
+        return (s, *span) if span is not None else None
+
+    def _text(self, s: Sentence, start: int, end: int) -> str:
+        doc = self.index.docs.document(s.passage.doc_id)
+        return doc.text[start:end] if doc is not None else ""
+
+    def _unit_of(self, s: Sentence) -> tuple[int, int] | None:
+        """The span of the article, outline item or paragraph that holds the sentence."""
+        doc = self.index.docs.document(s.passage.doc_id)
+        if doc is None:
+            return None
+        st = structure(doc.text)
+        path = st.path_at(s.start)
+        own = [st.nodes[i] for i in path if st.nodes[i].kind in ("article", "item")]
+        if own:
+            return own[-1].start, own[-1].end
+        block = st.block_at(s.start)
+        return (block.start, block.end) if block is not None and block.start <= s.start < block.end else (s.start, s.end)
 
     def _heading_list(
         self, question: str, passages: list[Passage], weights: dict[str, float], sentence_coverage: float,
@@ -493,6 +747,11 @@ class ExtractiveAnswerer:
         if doc is None:
             return None
         heads = structure(doc.text).nodes
+        # Words of the document's own title, and the question's fillers, tell none of its
+        # sections apart.
+        title = fold_for_search(doc.meta.title)
+        weights = {t: w for t, w in weights.items()
+                   if (t not in title and t not in _LIST_FILLERS) or any(t in x or x in t for x in sections)} or weights
         total = sum(weights.values()) or 1.0
         best: tuple[float, int] | None = None
         for i, h in enumerate(heads):
@@ -546,16 +805,33 @@ class ExtractiveAnswerer:
         return Draft(direct, sentences, citations, text, best[0], best[0], True, kind="list")
 
 
-def _content_besides(weights: dict[str, float], words: tuple[str, ...], asked: str) -> bool:
+def _about_place(c: Sentence, core: str) -> bool:
+    """The sentence names the place, or continues a paragraph that does from before it
+    (「其中，上海“拍家园”项目……。“拍家园”通过……」)."""
+    named = places_in(fold_for_search(c.text))
+    if core in fold_for_search(c.text):
+        # 「北京、上海、深圳和杭州等地」 lists places; it says nothing one of them did.
+        return len(named) < 3
+    if any(not n.startswith(core) and not core.startswith(n.rstrip("省市县区")) for n in named):
+        return False  # 「杭州市提出……」 after a sentence about 深圳 is 杭州's
+    before = fold_for_search(c.paragraph[: max(c.paragraph.find(c.text), 0)])
+    lead = [x for x in re.split(r"[。！？]", before) if core in x]
+    return bool(lead) and len(places_in(lead[-1])) < 3
+
+
+def _content_besides(weights: dict[str, float], words: tuple[str, ...], asked: str, title: str = "") -> bool:
     """Whether the question asks about something besides ``words`` (its intent's words).
-    The synonyms a Chinese question was expanded with are not what it asks."""
+    The synonyms a Chinese question was expanded with are not what it asks, and the words
+    of the document's title (「数字技术赋能城市公共服务」 in a question about that paper)
+    name the document, not a narrower topic."""
     folded = fold_for_search(asked)
     own = [t for t in weights if t in folded] if re.search(r"[\u4e00-\u9fff]", folded) else list(weights)
-    return any(not any(t in w or w in t for w in words) and t not in _LIST_FILLERS for t in own)
+    return any(not any(t in w or w in t for w in words) and t not in _LIST_FILLERS and t not in title for t in own)
 
 
 # Words of a question that asks for a document's list and nothing more.
-_LIST_FILLERS = frozenset("文章 本文 文中 作者 认为 提出 提到 给出 存在 面临 目前 当前 主要 有 哪些 什么 几条 几点 哪几 方面 paper article".split())
+_LIST_FILLERS = frozenset("文章 本文 文中 作者 认为 提出 提到 给出 存在 面临 目前 当前 主要 突出 还 有 哪些 什么 几条 几点 哪几 方面 "
+                          "针对 关于 paper article".split())
 # Words every passage of this corpus is about: they name no topic of a place's practice.
 _CORPUS_SUBJECT = frozenset({"服务", "公共服务", "数字", "数字化", "数字技术", "智慧", "城市", "政府", "公共", "社会",
                              "信息化", "治理"})
@@ -563,6 +839,38 @@ _CORPUS_SUBJECT = frozenset({"服务", "公共服务", "数字", "数字化", "�
 _SECTION_BONUS = 0.3
 # About this many characters for a listed answer's items with their first sentences.
 _LIST_BUDGET = 600
+# Intents answered with whole units (articles, items, paragraphs), and how the answer opens.
+_UNIT_INTENTS = frozenset({Intent.DEFINITION, Intent.YESNO, Intent.PROCEDURE, Intent.EXPLANATION, Intent.MEASURES,
+                           Intent.PROBLEMS, Intent.COMPARISON, Intent.PRACTICE})
+_UNIT_HEAD = {
+    Intent.DEFINITION: "{where}这样规定：",
+    Intent.YESNO: "{where}这样规定：",
+    Intent.PROCEDURE: "按{where}，步骤和要求如下：",
+    Intent.EXPLANATION: "{where}这样说明：",
+    Intent.MEASURES: "{where}提出：",
+    Intent.PROBLEMS: "{where}指出：",
+    Intent.COMPARISON: "资料中的相关内容（{where}）：",
+    Intent.PRACTICE: "{where}：",
+}
+# A unit joins the answer when its best sentence scores this share of the best one's.
+_UNIT_FLOOR = 0.8
+_MAX_UNITS = 3
+# The term a definition defines: 「（三）去标识化，是指……」「本法所称数据，是指……」.
+_DEFINED = re.compile(r"(?m)^(?:第[一二三四五六七八九十百零〇\d]+条\s*)?(?:[（(][一二三四五六七八九十\d]+[)）])?"
+                      r"(?:本法|本条例|本规定|本办法)?(?:所称|中的)?(?:的)?([\u4e00-\u9fff“”]{2,16}?)[，,]\s*是指")
+# A law's or a regulation's purpose clause.
+_PURPOSE = re.compile(r"(?m)^第一条\s*为了?[^。\n]+。")
+# An article that opens by saying what a term is: 「第四条 个人信息是以电子或者其他方式记录的……」.
+_DEFINED_AS = re.compile(r"(?m)^第[一二三四五六七八九十百零〇\d]+条\s*(?:本法|本条例|本规定)?(?:所称)?([\u4e00-\u9fff]{2,12}?)是(?!指)")
+# A sentence that qualifies the rule before it.
+_EXCEPTION = re.compile(r"^(?:但是|但|除|不过|然而)")
+# The clause that settles a yes/no question.
+_DECIDES = re.compile(r"不得|禁止|严禁|可以|有权|应当|需要|无需|不需要|必须|须|不收取|免费")
+
+
+def strip_item(text: str) -> str:
+    """A sentence without its article label (「第十六条 」) for the short answer."""
+    return re.sub(r"^第[一二三四五六七八九十百零〇\d]+条\s*", "", text)
 
 
 def _first_sentence(text: str, item: Node, nodes: list[Node]) -> tuple[int, int, str] | None:

@@ -175,7 +175,8 @@ class FocusReader:
         role_words = tuple(w for w in words(role.group(1)) if _content(w)) if role else ()
         helping = bool(role and _HELP.search(folded[role.end():]))
         folded = folded[role.end():] + " " + role.group(1) if role else folded
-        places = places_asked(question)
+        # A place in a named document's title (「深圳数据条例」) is its scope, not a place asked.
+        places = places_asked(question if residual is None else asked)
         years = tuple(dict.fromkeys(_YEAR.findall(question)))
         generic, domain, asked_kinds, persons = _lists()
         if question_type(question) is QType.WHO:

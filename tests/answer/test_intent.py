@@ -69,3 +69,63 @@ def test_a_place_the_corpus_has_nothing_on_is_said_first(bundled: Pipeline) -> N
     # What follows is about education elsewhere, offered as such, not as Beijing's.
     second = a.answer.split("\n")[1]
     assert second.startswith("资料只提到") and "教育" in second
+
+
+# ---- compositions per intent -------------------------------------------------------------
+
+
+def lines_of(answer: str) -> list[str]:
+    return [ln for ln in answer.split("\n") if ln.strip()]
+
+
+def test_a_definition_is_the_defining_clause_of_the_asked_term_not_its_neighbours(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("网络数据安全管理条例所称的“重要数据”是指哪些数据？"))
+    first, clause = lines_of(a.answer)[:2]
+    assert first.startswith("《网络数据安全管理条例》第六十二条")
+    assert clause.startswith("（四）重要数据，是指特定领域、特定群体、特定区域")
+    # The article defines eight terms; the others are not the answer.
+    assert "网络数据，是指通过网络处理和产生的各种电子数据" not in a.answer
+
+
+def test_a_yes_no_question_gets_the_deciding_clause_first_then_its_exception(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("用户不同意App处理个人信息，App能不能因此直接拒绝提供服务？"))
+    head, deciding, exception = lines_of(a.answer)[:3]
+    assert "第十六条" in head
+    assert "不得以个人不同意处理其个人信息或者撤回同意为由，拒绝提供产品或者服务" in deciding
+    assert "除外" in exception
+
+
+def test_why_a_regulation_was_issued_is_answered_by_its_purpose_article(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("国务院出台《关于在线政务服务的若干规定》是为了什么？"))
+    assert lines_of(a.answer)[1].startswith("第一条 为了全面提升政务服务规范化、便利化水平")
+
+
+def test_a_comparison_of_two_places_gives_each_its_own_points(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("深圳和杭州在数字公共卫生方面的做法有什么不同？"))
+    head, *rest = lines_of(a.answer)
+    assert head.startswith("资料中深圳和杭州在")
+    shenzhen = next(ln for ln in rest if ln.startswith("深圳："))
+    hangzhou = next(ln for ln in rest if ln.startswith("杭州："))
+    assert "诊所服务监管一体化平台" in shenzhen and "杭州" not in shenzhen
+    assert "互联网+医疗健康" in hangzhou
+
+
+def test_a_law_article_that_lists_duties_is_given_whole(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("無障礙環境建設法要求無障礙設施的所有權人或者管理人承擔哪些維護和管理責任？"))
+    for item in ("（一）對損壞的無障礙設施和標識進行維修或者替換", "（二）對需改造的無障礙設施進行改造",
+                 "（三）糾正佔用無障礙設施的行", "（四）進行其他必要的維護和保養"):
+        assert item in a.answer, item
+
+
+def test_the_rule_decides_before_its_exception(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("申请政府信息公开要交钱吗？"))
+    assert not a.refused
+    deciding, exception = lines_of(a.answer)[1:3]
+    assert deciding.startswith("第四十二条 行政机关依申请提供政府信息，不收取费用")
+    assert exception.startswith("但是，申请人申请公开政府信息的数量、频次明显超过合理范围的")
+
+
+def test_two_questions_in_one_get_the_procedure_in_the_texts_order(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("向政府申请信息公开，具体怎么提交？多长时间能答复？"))
+    assert lines_of(a.answer)[0].startswith("按《中华人民共和国政府信息公开条例》")
+    assert "20个工作日内予以答复" in a.answer

@@ -34,6 +34,7 @@ Similarity = Callable[[str, list[str]], list[float]]
 
 # Compositions whose sentences are the intent's evidence (not one factoid's best sentences).
 _GATHERED = frozenset({"list", "practice", "practice_elsewhere", "comparison", "definition", "yesno", "procedure",
+                       "measures", "problems",
                        "explanation", "per_document"})
 
 
