@@ -269,7 +269,7 @@ class ExtractiveAnswerer:
         ranked = sorted(sentences, key=lambda s: -s.score)
         qtype = question_type(question)
         if refs is not None and len(refs.docs) > 1:
-            several = self._per_document(refs.docs, ranked, intent_of(question) in _UNIT_INTENTS, question)
+            several = self._per_document(refs.docs, ranked, intent_of(question) in _UNIT_INTENTS, refs.residual)
             if several is not None:
                 return several
         # Only a question that asks for nothing but the list (「有哪些对策建议」, not 「政策建议
@@ -656,16 +656,21 @@ class ExtractiveAnswerer:
         start, end = span
         whole = doc.text[start:end]
         out = []
+        # 「本法下列用语的含义：」 defines eight terms; the asked ones (公共数据, not also 数据
+        # when 公共数据 is asked) are the answer, without the other items of the list.
         terms = _DEFINED.findall(whole)
+        named = [t for t in terms if t in asked]
+        wanted = {t for t in named if not any(t != u and t in u for u in named)}
+        only_asked = bool(asked) and len(terms) > 2 and bool(wanted)
         skipped = False
         for a, b in split_sentences(whole, offset=start):
             text = doc.text[a:b]
             if not text.strip("。；：，、 ") or not re.search(r"[，。；：、,;:]", text):
                 continue  # a title or heading line is no finding
             defined = _DEFINED.match(text)
-            if asked and len(terms) > 2 and defined and defined.group(1) not in asked:
+            if only_asked and (defined.group(1) not in wanted if defined else _ENUMERATED.match(text)):
                 skipped = True
-                continue  # 「本法下列用语的含义：」 defines eight terms; the asked ones are the answer
+                continue
             passage = Passage(_chunk_at(self.index, doc.meta.doc_id, a), doc.meta.doc_id, doc.meta.title,
                               anchor.passage.section, text, 0.0, a, b, meta=anchor.passage.meta)
             out.append(Sentence(passage, a, b, text, whole, coverage=anchor.coverage, score=anchor.score,
@@ -683,6 +688,9 @@ class ExtractiveAnswerer:
                 break
             kept.append(u)
             used += len(u.text)
+        own = next((u for u in out if u.start <= anchor.start < u.end), None)
+        if own is not None and own not in kept:
+            kept = [*kept[:-1], own] if len(kept) > 1 else [own]  # the sentence it was chosen for stays
         return kept
 
     def _definition(self, asked: str, doc_ids: tuple[str, ...], like: Sentence) -> Sentence | None:
@@ -862,6 +870,8 @@ _DEFINED = re.compile(r"(?m)^(?:第[一二三四五六七八九十百零〇\d]+�
 _PURPOSE = re.compile(r"(?m)^第一条\s*为了?[^。\n]+。")
 # An article that opens by saying what a term is: 「第四条 个人信息是以电子或者其他方式记录的……」.
 _DEFINED_AS = re.compile(r"(?m)^第[一二三四五六七八九十百零〇\d]+条\s*(?:本法|本条例|本规定)?(?:所称)?([\u4e00-\u9fff]{2,12}?)是(?!指)")
+# An enumerated item of an article: 「（二）数据处理，包括……」.
+_ENUMERATED = re.compile(r"^[（(][一二三四五六七八九十\d]+[)）]")
 # A sentence that qualifies the rule before it.
 _EXCEPTION = re.compile(r"^(?:但是|但|除|不过|然而)")
 # The clause that settles a yes/no question.
