@@ -82,6 +82,18 @@ def _number_key(text: str) -> str:
     return f"{issuer[cut + 1:]}〔{m.group(2)}〕{int(m.group(3))}号"
 
 
+# 文号 as English text spells them: "Guobanfa [2020] No. 45" is 国办发〔2020〕45号.
+_PINYIN_ISSUERS = {"guobanfa": "国办发", "guofa": "国发", "guobanhan": "国办函", "guohan": "国函",
+                   "renshebufa": "人社部发", "fagaijiuye": "发改就业", "fagaigaoji": "发改高技"}
+_PINYIN_NUMBER = re.compile(rf"\b({'|'.join(_PINYIN_ISSUERS)})\s*[{_OPEN}]?\s*(\d{{4}})\s*[{_CLOSE}]?\s*"
+                            r"(?:no\.?|number|#)?\s*(\d{1,4})\b(?:\s*号)?")
+
+
+def _pinyin_numbers(bare: str) -> str:
+    """The folded question with pinyin 文号 written the Chinese way."""
+    return _PINYIN_NUMBER.sub(lambda m: f"{_PINYIN_ISSUERS[m.group(1)]}〔{m.group(2)}〕{int(m.group(3))}号", bare)
+
+
 def find_number(meta: DocumentMeta, text: str) -> tuple[int, int] | None:
     """Where the document's own 文号 is written in its text (the line a citation of it quotes)."""
     key = _number_key(meta.doc_number) if meta.doc_number else ""
@@ -195,7 +207,7 @@ class DocumentNames:
         ``tokens`` (jieba) finds unbracketed law names such as 民法典 that no corpus
         document matches; without it only bracketed titles and 文号 are checked.
         """
-        bare = _bare(question)
+        bare = _pinyin_numbers(_bare(question))
         taken = [False] * len(bare)
         docs: list[tuple[int, str]] = []
         missing: list[tuple[int, str]] = []

@@ -27,6 +27,9 @@ def names() -> DocumentNames:
         ("国办发〔2020〕45号的工作目标", ("laonianren-zhineng-jishu-kunnan-2020",), ()),
         ("国办发[2020]45号的工作目标", ("laonianren-zhineng-jishu-kunnan-2020",), ()),
         ("请问国办发（2020）45号有哪些任务", ("laonianren-zhineng-jishu-kunnan-2020",), ()),
+        # English text spells the 文号 in pinyin.
+        ("What does Guobanfa [2020] No. 45 require of hospitals?", ("laonianren-zhineng-jishu-kunnan-2020",), ()),
+        ("Under guofa (2021) 29, what are the tasks?", ("shuzi-jingji-fazhan-guihua-2021",), ()),
         ("45号文要求保留哪些线下渠道", ("laonianren-zhineng-jishu-kunnan-2020",), ()),
         ("十四五数字经济发展规划的目标", ("shuzi-jingji-fazhan-guihua-2021",), ()),
         ("国务院令第716号", ("zaixian-zhengwu-fuwu-guiding-2019",), ()),
