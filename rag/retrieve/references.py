@@ -89,9 +89,25 @@ _PINYIN_NUMBER = re.compile(rf"\b({'|'.join(_PINYIN_ISSUERS)})\s*[{_OPEN}]?\s*(\
                             r"(?:no\.?|number|#)?\s*(\d{1,4})\b(?:\s*号)?")
 
 
+# A local regulation as English text names it: "the Shanghai and Shenzhen data regulations".
+_EN_PLACE = {en: zh for zh, names in PLACES.items() for en in names}
+_EN_KIND = {"data": "数据条例", "digital economy": "数字经济促进条例", "digital economy promotion": "数字经济促进条例",
+            "city brain": "城市大脑"}
+_EN_REGULATION = re.compile(
+    rf"\b((?:{'|'.join(sorted(_EN_PLACE, key=len, reverse=True))})(?:(?:'s|’s)?\s*(?:,|and|&)\s*"
+    rf"(?:{'|'.join(sorted(_EN_PLACE, key=len, reverse=True))}))*)(?:'s|’s)?\s+(?:municipal\s+|city\s+)?"
+    rf"({'|'.join(sorted(_EN_KIND, key=len, reverse=True))})\s+(?:regulations?|rules?|ordinances?)\b")
+
+
 def _pinyin_numbers(bare: str) -> str:
-    """The folded question with pinyin 文号 written the Chinese way."""
-    return _PINYIN_NUMBER.sub(lambda m: f"{_PINYIN_ISSUERS[m.group(1)]}〔{m.group(2)}〕{int(m.group(3))}号", bare)
+    """The folded question with pinyin 文号 and English names of local regulations
+    written the Chinese way (the names the documents are resolved by)."""
+    bare = _PINYIN_NUMBER.sub(lambda m: f"{_PINYIN_ISSUERS[m.group(1)]}〔{m.group(2)}〕{int(m.group(3))}号", bare)
+
+    def local(m: re.Match[str]) -> str:
+        places = re.findall("|".join(sorted(_EN_PLACE, key=len, reverse=True)), m.group(1))
+        return "和".join(f"{_EN_PLACE[p]}{_EN_KIND[m.group(2)]}" for p in places)
+    return _EN_REGULATION.sub(local, bare)
 
 
 def find_number(meta: DocumentMeta, text: str) -> tuple[int, int] | None:

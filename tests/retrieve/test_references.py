@@ -30,6 +30,8 @@ def names() -> DocumentNames:
         # English text spells the 文号 in pinyin.
         ("What does Guobanfa [2020] No. 45 require of hospitals?", ("laonianren-zhineng-jishu-kunnan-2020",), ()),
         ("Under guofa (2021) 29, what are the tasks?", ("shuzi-jingji-fazhan-guihua-2021",), ()),
+        ("How do the Shanghai and Shenzhen data regulations define public data?",
+         ("shanghai-shuju-tiaoli-2021", "shenzhen-shuju-tiaoli-2021"), ()),
         ("45号文要求保留哪些线下渠道", ("laonianren-zhineng-jishu-kunnan-2020",), ()),
         ("十四五数字经济发展规划的目标", ("shuzi-jingji-fazhan-guihua-2021",), ()),
         ("国务院令第716号", ("zaixian-zhengwu-fuwu-guiding-2019",), ()),
