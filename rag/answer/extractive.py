@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import math
 import re
+import tomllib
 from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
 
 import numpy as np
 
@@ -285,6 +288,11 @@ class ExtractiveAnswerer:
             practice = self._practice(passages, focus)
             if practice is not None:
                 return practice
+        if intent is Intent.PRACTICE and focus is not None and len(focus.places) == 1 and not focus.terms:
+            # 「上海做了什么？」: all of the place's practice, grouped by service domain.
+            practice = self._practice_by_domain(passages, focus.places[0])
+            if practice is not None:
+                return practice
         if qtype is QType.LIST or sections:
             # 「有哪些对策建议」「What does the paper recommend?」: the document's own list.
             listing = self._heading_list(question, passages, weights, ranked[0].coverage, sections)
@@ -407,6 +415,37 @@ class ExtractiveAnswerer:
         missing = f"{place}在{topic}方面" if kind == "practice_elsewhere" else ""
         return Draft("", picked, citations, text, 1.0, 1.0, False, kind=kind, missing=missing,
                      notice=f"资料中没有{place}在{topic}方面的具体做法。" if missing else "")
+
+    def _practice_by_domain(self, passages: list[Passage], place: str) -> Draft | None:
+        """Every retrieved sentence about ``place``, one line per service domain (就业, 教育,
+        卫生, 养老 … as the sentence's section or text names it), in document order."""
+        core = place.rstrip("省市县区")
+        # Sentences, not a title or a sign-off line (「2020年10月27日……会议通过」).
+        about = sorted((c for c in self.candidates(passages, limit=len(passages))
+                        if not c.heading and _about_place(c, core) and re.search(r"[，；]", c.text)
+                        and not _ADOPTED.search(c.text)), key=lambda c: (c.passage.doc_id, c.start))
+        groups: dict[str, list[Sentence]] = {}
+        used = 0
+        for c in about:
+            if groups and used + len(c.text) > _LIST_BUDGET:
+                break
+            domain = _domain_of(c.passage.section) or _domain_of(c.text) or "其他"
+            c.group = domain
+            groups.setdefault(domain, []).append(c)
+            used += len(c.text)
+        if len(groups) > 1:
+            groups.pop("其他", None)  # a domain's practice is what was asked; a stray sentence is not
+        if len(groups) < 2 and sum(map(len, groups.values())) < 2:
+            return None  # one sentence is a factoid's answer, not a place's practice
+        lines, picked, citations = [f"资料中{place}的做法，按服务领域："], [], []
+        for domain, mine in groups.items():
+            said = []
+            for c in mine:
+                picked.append(c)
+                citations.append(citation_of(len(citations) + 1, c))
+                said.append(with_marker(c.text, len(citations)))
+            lines.append(f"{domain}：" + "".join(said))
+        return Draft("", picked, citations, "\n".join(lines), 1.0, 1.0, False, kind="practice")
 
     def _compare_places(self, passages: list[Passage], focus: Focus) -> Draft | None:
         """「深圳和杭州在数字公共卫生方面的做法有什么不同？」: each place's sentences on the
@@ -811,6 +850,23 @@ class ExtractiveAnswerer:
         direct = "；".join(c.title for c in children)
         text = f"{parent.title}共{len(children)}项：\n" + "\n".join(lines)
         return Draft(direct, sentences, citations, text, best[0], best[0], True, kind="list")
+
+
+def _domain_of(text: str) -> str:
+    """The service domain a section path or sentence names (`rag/text/domains.toml`)."""
+    folded = fold_for_search(text)
+    return next((d for d, words in _service_domains() if any(w in folded for w in words)), "")
+
+
+@lru_cache(maxsize=1)
+def _service_domains() -> tuple[tuple[str, tuple[str, ...]], ...]:
+    data = tomllib.loads(resources.files("rag.text").joinpath("domains.toml").read_text(encoding="utf-8"))
+    return tuple((d, tuple(fold_for_search(w) for w in words)) for d, words in data["words"].items()
+                 if d in _PRACTICE_DOMAINS)
+
+
+# The public-service domains a place's practice is grouped by.
+_PRACTICE_DOMAINS = ("就业", "教育", "卫生", "养老", "政务", "无障碍", "数字素养")
 
 
 def _about_place(c: Sentence, core: str) -> bool:

@@ -129,3 +129,12 @@ def test_two_questions_in_one_get_the_procedure_in_the_texts_order(bundled: Pipe
     a = final_answer(bundled.run("向政府申请信息公开，具体怎么提交？多长时间能答复？"))
     assert lines_of(a.answer)[0].startswith("按《中华人民共和国政府信息公开条例》")
     assert "20个工作日内予以答复" in a.answer
+
+
+def test_what_a_place_did_is_grouped_by_service_domain(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("深圳做了什么？"))
+    head, *rest = lines_of(a.answer)
+    assert head == "资料中深圳的做法，按服务领域："
+    domains = [ln.split("：", 1)[0] for ln in rest]
+    assert {"就业", "卫生"} <= set(domains) and "其他" not in domains
+    assert "全城通办" in a.answer or "公共就业服务平台" in a.answer
