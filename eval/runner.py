@@ -264,12 +264,13 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
                 items, answers = data.items, bool(args.answers)
         elif getattr(args, "open", False):
             from eval.open import evaluate_open, load_open
+            from rag.answer.modes import mode_of
 
             indexer.ingest_bundled()
             open_items = load_open(None if args.split == "all" else args.split, args.dataset)[: args.limit or None]
             pipe.searcher.search("预热", 1)
             result = {"dataset": f"open-{args.split}", "mode": args.mode, **evaluate_open(pipe, open_items),
-                      "answer_mode": pipe.extractive.name if not pipe.uses_llm() else "llm",
+                      "answer_mode": mode_of(settings),
                       "git_commit": git_commit(), "time": datetime.now(timezone.utc).isoformat(timespec="seconds")}
             return _written(result, args, base)
         else:
