@@ -9,7 +9,8 @@ MODES = {"hybrid": None, "bm25": 0.0, "dense": 1.0}
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--dataset", type=Path, help="gold-format JSONL (default: the bundled gold set)")
+    p.add_argument("--dataset", type=Path, help="gold-format JSONL (default: the bundled gold set); with --open, "
+                                               "an open-question file in the format of eval/data/open.jsonl")
     p.add_argument("--traps", action="store_true",
                    help="the near-topic refusal set (eval/data/traps.jsonl) instead of the gold set")
     p.add_argument("--open", action="store_true",

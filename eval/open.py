@@ -78,7 +78,7 @@ def score(item: OpenItem, answer: dict[str, Any]) -> dict[str, Any]:
         if hit:
             cited.append(any(a in quotes.get(n, "") for a, marks in hit for n in marks))
     return {
-        "recall": sum(stated) / len(stated),
+        "recall": sum(stated) / len(stated) if stated else 0.0,
         "cited": sum(cited) / len(cited) if cited else None,
         "length": len(text),
         "refused": bool(answer["refused"]),

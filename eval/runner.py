@@ -235,6 +235,8 @@ def git_commit() -> str:
 def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any]:
     """Run the evaluation described by ``args``; returns the results dict (also written to a file)."""
     base = base or get_settings()
+    if getattr(args, "open", False) and (getattr(args, "traps", False) or args.squad):
+        raise InputError("--open is its own set; run it without --traps or --squad")
     if getattr(args, "traditional", None) and not args.squad:
         raise InputError("--traditional converts a --squad set; the gold set already has Traditional questions")
     if (getattr(args, "answers", False) or getattr(args, "against_bundled", False)) and not args.squad:

@@ -44,14 +44,10 @@ class Pipeline:
         self.index = index or Index(self.settings)
         self.searcher = Searcher(self.index)
         self.llm = LLMAnswerer(self.settings)
-        self.modes: dict[Mode, AnswerMode] = {}
         offline = ExtractiveMode(self.index, self.searcher, self.settings.answer.max_sentences)
-        self.modes = {"extractive": offline, "llm": LLMMode(self.llm, offline, self.similarity)}
+        self.modes: dict[Mode, AnswerMode] = {"extractive": offline, "llm": LLMMode(self.llm, offline, self.similarity)}
+        self.extractive = offline
         self._bootstrap_lock = threading.Lock()
-
-    @property
-    def extractive(self) -> ExtractiveMode:
-        return self.modes["extractive"]  # type: ignore[return-value]
 
     # ---- setup ---------------------------------------------------------------------
 
@@ -125,10 +121,6 @@ class Pipeline:
                 yield ev
 
     # ---- the LLM's part outside the answer ---------------------------------------------
-
-    def uses_llm(self) -> bool:
-        """Whether this pipeline's answers come from the LLM (`rag.answer.modes.mode_of`)."""
-        return mode_of(self.settings) == "llm"
 
     def condense_question(
         self, question: str, history: Sequence[dict[str, str]], llm: LLMAnswerer | None

@@ -248,6 +248,8 @@ class ChatApp:
             for ev in self.pipeline.run(question, history, filters):
                 if isinstance(ev, StatusEvent):
                     statuses.append(status_line(ev.step, ev.data, lang != "zh"))
+                    if ev.step == "fallback":
+                        partial = ""  # the extractive answer replaces what the model had streamed
                     yield gr.update(), frame(C.progress_html(statuses, partial, s, conv)), session, gr.update(), gr.update()
                 elif isinstance(ev, PassagesEvent):
                     yield gr.update(), gr.update(), session, C.sources_panel(ev.passages, s, conv), gr.update()

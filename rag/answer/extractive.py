@@ -122,7 +122,9 @@ class Draft:
     direct_found: bool = False  # a factoid span (number/date of the asked kind) was found
     # How it was composed: "sentences" (the best ones), "list" (a section's items),
     # "per_document" (one answer per named document), "reference" (the named article),
-    # "number" (a document's 文号).
+    # "number" (a document's 文号), "practice" / "practice_elsewhere" (a place's, or none),
+    # "comparison" (places side by side), or an intent's value for whole units
+    # ("definition", "yesno", "procedure", "explanation", "measures", "problems" …).
     kind: str = "sentences"
     # What the composition looked for and did not find («北京在教育方面» for a place's practice).
     missing: str = ""
@@ -275,6 +277,11 @@ class ExtractiveAnswerer:
             several = self._per_document(refs.docs, ranked, intent_of(question) in _UNIT_INTENTS, refs.residual)
             if several is not None:
                 return several
+            if intent_of(question) is Intent.COMPARISON and not _has_content(_SHAPE_WORDS.sub(" ", refs.residual)):
+                # 「数据安全法和个人信息保护法有什么区别？」 asks nothing narrower: what each
+                # document is for (its purpose article), side by side — not one unit labelled
+                # with the first document's name.
+                return self._purposes(refs.docs, ranked[0])
         # Only a question that asks for nothing but the list (「有哪些对策建议」, not 「政策建议
         # 要求适应哪些需求」) is answered with a whole section of the outline.
         intent = intent_of(question)
@@ -298,7 +305,7 @@ class ExtractiveAnswerer:
             listing = self._heading_list(question, passages, weights, ranked[0].coverage, sections)
             if listing is not None:
                 return listing
-        if (intent in _UNIT_INTENTS and intent is not Intent.FACTOID) or (qtype is QType.LIST):
+        if intent in _UNIT_INTENTS or qtype is QType.LIST:
             # 「什么是个人信息」「能不能拒绝提供服务」「怎么申请信息公开」: whole articles (or
             # paragraphs), not three loose sentences — the conditions and exceptions are the answer.
             units = self._units(asked, intent if intent in _UNIT_INTENTS else Intent.MEASURES, ranked,
@@ -433,8 +440,8 @@ class ExtractiveAnswerer:
             c.group = domain
             groups.setdefault(domain, []).append(c)
             used += len(c.text)
-        if len(groups) > 1:
-            groups.pop("其他", None)  # a domain's practice is what was asked; a stray sentence is not
+        # A domain's practice is what was asked; sentences of no service domain are not.
+        groups.pop("其他", None)
         if len(groups) < 2 and sum(map(len, groups.values())) < 2:
             return None  # one sentence is a factoid's answer, not a place's practice
         lines, picked, citations = [f"资料中{place}的做法，按服务领域："], [], []
@@ -470,7 +477,7 @@ class ExtractiveAnswerer:
                 mine.append(c)
                 used += len(c.text)
             groups.append((place, mine))
-        if sum(bool(m) for _, m in groups) < 1:
+        if not any(m for _, m in groups):
             return None
         lines, picked, citations = [f"资料中{'和'.join(focus.places)}在{topic}方面的做法分别是："], [], []
         absent = [p for p, m in groups if not m]
@@ -637,21 +644,27 @@ class ExtractiveAnswerer:
             # Steps in the order the text gives them (收到申请的时间 before 答复期限).
             first_doc = spans[0][0].passage.doc_id
             spans.sort(key=lambda x: (x[0].passage.doc_id != first_doc, x[0].passage.doc_id, x[1]))
+        best = spans[0][0]
+        if intent in (Intent.PROCEDURE, Intent.MEASURES, Intent.PROBLEMS):
+            # Steps and items in the order the text gives them (收到申请的时间 before 答复期限,
+            # （一） before （三）), the best-matching document first.
+            first_doc = best.passage.doc_id
+            spans.sort(key=lambda x: (x[0].passage.doc_id != first_doc, x[0].passage.doc_id, x[1]))
         for anchor, start, end in spans:
             unit = self._unit_sentences(anchor, None, (start, end), asked)
             if not unit:
                 continue
-            if intent is Intent.YESNO:
-                # The clause that decides (不得/可以/应当 …) comes first, as the user asked yes or no.
-                # The sentence it was chosen for — unless that is the exception (「但是，……可以收取
-                # 信息处理费」): then the rule it qualifies (「不收取费用」) decides.
-                own = next((u for u in unit if u.start <= anchor.start < u.end), None)
+            own = next((u for u in unit if u.start <= anchor.start < u.end), None)
+            if intent is Intent.YESNO and not picked:
+                # The clause that decides (不得/可以/应当 …) comes first, as the user asked yes or
+                # no: the sentence it was chosen for — unless that is the exception (「但是，……
+                # 可以收取信息处理费」): then the rule it qualifies (「不收取费用」) decides.
                 rules = [u for u in unit if _DECIDES.search(u.text) and not _EXCEPTION.match(u.text)]
                 deciding = own if own is not None and not _EXCEPTION.match(own.text) else (rules[0] if rules else own)
                 if deciding is not None:
                     unit.remove(deciding)
                     unit.insert(0, deciding)
-            own = next((u for u in unit if u.start <= anchor.start < u.end), None)
+                    lead = deciding
             kept = []
             for u in unit:
                 if kept and len(u.text) > budget:
@@ -660,21 +673,25 @@ class ExtractiveAnswerer:
                 budget -= len(u.text)
             if own is not None and own not in kept and kept:
                 kept.append(own)  # past the budget, the sentence it was chosen for still shows
-                kept.sort(key=lambda u: (intent is not Intent.YESNO or u is not unit[0], u.start))
+                kept.sort(key=lambda u: (u is not lead, u.start))
             if not kept or (picked and budget < 0):
                 break
-            if lead is None:
-                lead = unit[0] if intent is Intent.YESNO else (own or kept[0])
+            if anchor is best and lead is None:
+                lead = own or kept[0]
             locators.append(self._locator(kept[0]))
-            for u in kept:
+            # A unit of another document than the head names says whose it is.
+            other = bool(picked) and kept[0].passage.doc_id != picked[0].passage.doc_id
+            for i, u in enumerate(kept):
                 u.group = locators[-1]
                 picked.append(u)
                 citations.append(citation_of(len(citations) + 1, u))
-                lines.append(with_marker(u.text, len(citations)))
+                said = with_marker(u.text, len(citations))
+                lines.append(f"《{u.passage.title}》：{said}" if other and i == 0 else said)
             if budget <= 0:
                 break
-        if not picked or lead is None:
+        if not picked:
             return None
+        lead = lead or picked[0]
         where = locators[0] + ("等" if len(set(locators)) > 1 else "")
         head = _UNIT_HEAD.get(intent, "{where}：").format(where=where)
         text = head + "\n" + "\n".join(lines)
@@ -686,8 +703,9 @@ class ExtractiveAnswerer:
         self, anchor: Sentence, budget: int | None, span: tuple[int, int] | None = None, asked: str = "",
     ) -> list[Sentence]:
         """The sentences of the anchor's unit in order, each citable on its own; with a
-        ``budget``, as many as fit (the anchor's first). In an article of definitions only
-        the terms ``asked`` (the folded question) names are kept."""
+        ``budget``, as many as fit from the start, the anchor's own sentence always among
+        them. In an article of definitions only the terms ``asked`` (the folded question)
+        names are kept."""
         span = span or self._unit_of(anchor)
         doc = self.index.docs.document(anchor.passage.doc_id)
         if span is None or doc is None:
@@ -751,6 +769,22 @@ class ExtractiveAnswerer:
             return Sentence(passage, m.start(), end, doc.text[m.start():end], coverage=like.coverage,
                             score=like.score, cosine=like.cosine)
         return None
+
+    def _purposes(self, doc_ids: tuple[str, ...], like: Sentence) -> Draft | None:
+        """Each named document's purpose article, one line each under its locator."""
+        found = [f for f in (self._purpose(d, like) for d in doc_ids) if f is not None]
+        if len(found) < 2:
+            return None
+        lines, picked, citations = [], [], []
+        for s, _, _ in found:
+            s.group = self._locator(s)
+            picked.append(s)
+            citations.append(citation_of(len(citations) + 1, s))
+            lines.append(f"{s.group}：{with_marker(strip_item(s.text), len(citations))}")
+        n = len(picked)
+        head = f"资料中这{'两' if n == 2 else int_to_cn(n) if n < 10 else n}份文件各自的立法目的："
+        return Draft(lines[0], picked, citations, head + "\n" + "\n".join(lines), like.score, like.coverage, True,
+                     kind="per_document")
 
     def _purpose(self, doc_id: str, like: Sentence) -> tuple[Sentence, int, int] | None:
         """The document's purpose clause (「第一条 为了……，制定本规定。」) and its unit."""
@@ -922,6 +956,8 @@ _MAX_UNITS = 3
 # The term a definition defines: 「（三）去标识化，是指……」「本法所称数据，是指……」.
 _DEFINED = re.compile(r"(?m)^(?:第[一二三四五六七八九十百零〇\d]+条\s*)?(?:[（(][一二三四五六七八九十\d]+[)）])?"
                       r"(?:本法|本条例|本规定|本办法)?(?:所称|中的)?(?:的)?([\u4e00-\u9fff“”]{2,16}?)[，,]\s*是指")
+# Words of a comparison that ask nothing narrower than the documents themselves.
+_SHAPE_WORDS = re.compile(r"有什么|有何|有哪些|什么|区别|不同|异同|差别|差异|比较|相比|分别|两者|二者|和|与|及|的|吗|呢|[？?，,。]")
 # A law's or a regulation's purpose clause.
 _PURPOSE = re.compile(r"(?m)^第一条\s*为了?[^。\n]+。")
 # An article that opens by saying what a term is: 「第四条 个人信息是以电子或者其他方式记录的……」.

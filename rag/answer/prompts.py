@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from rag.answer.intent import Intent
 from rag.text.normalize import has_cjk
 from rag.text.script import is_traditional
 from rag.types import Passage
@@ -118,11 +119,11 @@ def format_sources(passages: Sequence[Passage]) -> str:
 
 
 def answer_messages(
-    question: str, passages: Sequence[Passage], language: Language, intent: str = "factoid"
+    question: str, passages: Sequence[Passage], language: Language, intent: Intent | str = "factoid"
 ) -> list[tuple[str, str]]:
     """``(role, content)`` pairs for answering ``question`` from ``passages`` in the shape
     its ``intent`` (an `Intent` value) asks for."""
-    shape = SHAPE.get(str(getattr(intent, "value", intent)), SHAPE["factoid"])
+    shape = SHAPE.get(intent.value if isinstance(intent, Intent) else intent, SHAPE["factoid"])
     system = SYSTEM_PROMPT.format(language=LANGUAGE_NAME[language], no_answer=NO_ANSWER[language], shape=shape)
     user = USER_PROMPT.format(sources=format_sources(passages), question=neutralize(question))
     return [("system", system), ("user", user)]

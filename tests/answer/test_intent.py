@@ -138,3 +138,11 @@ def test_what_a_place_did_is_grouped_by_service_domain(bundled: Pipeline) -> Non
     domains = [ln.split("：", 1)[0] for ln in rest]
     assert {"就业", "卫生"} <= set(domains) and "其他" not in domains
     assert "全城通办" in a.answer or "公共就业服务平台" in a.answer
+
+
+def test_two_laws_compared_with_nothing_narrower_are_set_side_by_side_by_purpose(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("数据安全法和个人信息保护法有什么区别？"))
+    head, dsl, pipl = lines_of(a.answer)[:3]
+    assert head == "资料中这两份文件各自的立法目的："
+    assert dsl.startswith("《中华人民共和国数据安全法》第一条：为了规范数据处理活动")
+    assert pipl.startswith("《中华人民共和国个人信息保护法》第一条：为了保护个人信息权益")

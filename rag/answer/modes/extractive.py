@@ -21,7 +21,7 @@ from rag.answer.refusal import Decision, decide
 from rag.answer.turn import Turn
 from rag.index.index import Index
 from rag.retrieve import References, Searcher
-from rag.types import Answer, AnswerEvent, Event, Passage, TokenEvent
+from rag.types import Answer, AnswerEvent, Event, Mode, Passage, TokenEvent
 
 
 @dataclass
@@ -35,7 +35,7 @@ class Composed:
 
 
 class ExtractiveMode:
-    name = "extractive"
+    name: Mode = "extractive"
 
     def __init__(self, index: Index, searcher: Searcher, max_sentences: int) -> None:
         self.index = index

@@ -26,20 +26,20 @@ from rag.answer.modes.extractive import Composed, ExtractiveMode, emit
 from rag.answer.refusal import Decision
 from rag.answer.turn import Turn
 from rag.errors import LLMUnavailable
-from rag.types import Answer, AnswerEvent, Event, Passage, StatusEvent, TokenEvent
+from rag.types import Answer, AnswerEvent, Event, Mode, Passage, StatusEvent, TokenEvent
 
 log = logging.getLogger(__name__)
 
 Similarity = Callable[[str, list[str]], list[float]]
 
 # Compositions whose sentences are the intent's evidence (not one factoid's best sentences).
-_GATHERED = frozenset({"list", "practice", "practice_elsewhere", "comparison", "definition", "yesno", "procedure",
+_GATHERED = frozenset({"list", "practice", "comparison", "definition", "yesno", "procedure",
                        "measures", "problems",
                        "explanation", "per_document"})
 
 
 class LLMMode:
-    name = "llm"
+    name: Mode = "llm"
 
     def __init__(self, llm: LLMAnswerer, extractive: ExtractiveMode, similarity: Similarity) -> None:
         self.llm = llm
@@ -67,13 +67,15 @@ class LLMMode:
                 shown.append(piece)
                 yield TokenEvent(text=piece)
         except LLMUnavailable as exc:
-            yield from self.fall_back(composed, str(exc))
+            yield from self.fall_back(composed, str(exc), "".join(shown))
             return
         yield from self.finish(turn, passages, grounder, "".join(shown), composed)
 
     def checked(self, turn: Turn, sources: list[Passage], intent: Intent, grounder: Grounder) -> Iterator[str]:
-        """The model's deltas through the grounding check: only supported sentences come out."""
-        for delta in self.llm.stream(turn.standalone, sources, turn.language, intent):
+        """The model's deltas through the grounding check: only supported sentences come out.
+        The model writes Simplified (or English), the corpus's script; `Pipeline.finish`
+        converts a Traditional reader's answer, once."""
+        for delta in self.llm.stream(turn.standalone, sources, "en" if turn.english else "zh-Hans", intent):
             yield from grounder.feed(delta)
         yield from grounder.finish()
 
@@ -114,8 +116,9 @@ class LLMMode:
             question=turn.standalone, status=g.status(), direct=g.direct,
         ))
 
-    def fall_back(self, composed: Composed, reason: str) -> Iterator[Event]:
-        """The extractive answer, announced, after the model failed."""
+    def fall_back(self, composed: Composed, reason: str, shown: str = "") -> Iterator[Event]:
+        """The extractive answer, announced, after the model failed. ``shown`` is what
+        already went out: front ends replace it (a stream cannot take it back)."""
         log.warning("LLM answer unusable (%s); answering extractively", reason)
-        yield StatusEvent(step="fallback", data={"reason": reason})
+        yield StatusEvent(step="fallback", data={"reason": reason, "shown": len(shown)})
         yield from emit(replace(composed.answer, status=f"llm_fallback: {reason}"))
