@@ -300,7 +300,7 @@ class ExtractiveAnswerer:
             practice = self._practice_by_domain(passages, focus.places[0])
             if practice is not None:
                 return practice
-        if qtype is QType.LIST or sections:
+        if qtype is QType.LIST or sections or intent in (Intent.MEASURES, Intent.PROBLEMS):
             # 「有哪些对策建议」「What does the paper recommend?」: the document's own list.
             listing = self._heading_list(question, passages, weights, ranked[0].coverage, sections)
             if listing is not None:

@@ -54,9 +54,10 @@ def intent_of(question: str) -> Intent:
     """The intent of ``question``: a how-many, when, where or who question is a factoid
     whatever else it says (「有多少项措施」 asks a number); otherwise the first listed intent
     whose words it uses. Of several questions in one, the first open one's."""
-    parts = [p for p in re.split(r"[？?]", question) if p.strip()]
+    parts = [p for p in re.split(r"[？?，,；;]", question) if p.strip()]
     if len(parts) > 1:
-        # 「具体怎么提交？多长时间能答复？」: two questions, answered together by the open one.
+        # 「具体怎么提交？多长时间能答复？」「要怎么提申请，多长时间内答复」: two questions,
+        # answered together by the open one.
         found = [intent_of(p) for p in parts]
         return next((i for i in found if i is not Intent.FACTOID), Intent.FACTOID)
     if question_type(question) in FACTOID_TYPES:
