@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import re
 import tomllib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -444,15 +445,9 @@ class ExtractiveAnswerer:
         groups.pop("其他", None)
         if len(groups) < 2 and sum(map(len, groups.values())) < 2:
             return None  # one sentence is a factoid's answer, not a place's practice
-        lines, picked, citations = [f"资料中{place}的做法，按服务领域："], [], []
-        for domain, mine in groups.items():
-            said = []
-            for c in mine:
-                picked.append(c)
-                citations.append(citation_of(len(citations) + 1, c))
-                said.append(with_marker(c.text, len(citations)))
-            lines.append(f"{domain}：" + "".join(said))
-        return Draft("", picked, citations, "\n".join(lines), 1.0, 1.0, False, kind="practice")
+        lines, picked, citations = _grouped(groups.items())
+        text = "\n".join([f"资料中{place}的做法，按服务领域：", *lines])
+        return Draft("", picked, citations, text, 1.0, 1.0, False, kind="practice")
 
     def _compare_places(self, passages: list[Passage], focus: Focus) -> Draft | None:
         """「深圳和杭州在数字公共卫生方面的做法有什么不同？」: each place's sentences on the
@@ -479,20 +474,11 @@ class ExtractiveAnswerer:
             groups.append((place, mine))
         if not any(m for _, m in groups):
             return None
-        lines, picked, citations = [f"资料中{'和'.join(focus.places)}在{topic}方面的做法分别是："], [], []
+        lines, picked, citations = _grouped(groups, empty=lambda p: f"资料中没有{p}在{topic}方面的具体做法。")
         absent = [p for p, m in groups if not m]
-        for place, mine in groups:
-            if not mine:
-                lines.append(f"{place}：资料中没有{place}在{topic}方面的具体做法。")
-                continue
-            said = []
-            for c in mine:
-                picked.append(c)
-                citations.append(citation_of(len(citations) + 1, c))
-                said.append(with_marker(c.text, len(citations)))
-            lines.append(f"{place}：" + "".join(said))
         notice = "；".join(f"资料中没有{p}在{topic}方面的具体做法" for p in absent) + "。" if absent else ""
-        return Draft("", picked, citations, "\n".join(lines), 1.0, 1.0, False, kind="comparison", notice=notice)
+        text = "\n".join([f"资料中{'和'.join(focus.places)}在{topic}方面的做法分别是：", *lines])
+        return Draft("", picked, citations, text, 1.0, 1.0, False, kind="comparison", notice=notice)
 
     def _doc_date(self, doc_id: str, residual: str, passages: list[Passage]) -> Draft | None:
         """When a named document took effect (「本条例自2022年1月1日起施行」) or was adopted or
@@ -884,6 +870,28 @@ class ExtractiveAnswerer:
         direct = "；".join(c.title for c in children)
         text = f"{parent.title}共{len(children)}项：\n" + "\n".join(lines)
         return Draft(direct, sentences, citations, text, best[0], best[0], True, kind="list")
+
+
+def _grouped(
+    groups: Iterable[tuple[str, list[Sentence]]], empty: Callable[[str], str] | None = None,
+) -> tuple[list[str], list[Sentence], list[Citation]]:
+    """One line per group, 「label：sentence[1]sentence[2]」, numbered across groups; an
+    empty group gets ``empty(label)`` when given, else no line."""
+    lines: list[str] = []
+    picked: list[Sentence] = []
+    citations: list[Citation] = []
+    for label, mine in groups:
+        if not mine:
+            if empty is not None:
+                lines.append(f"{label}：{empty(label)}")
+            continue
+        said = []
+        for c in mine:
+            picked.append(c)
+            citations.append(citation_of(len(citations) + 1, c))
+            said.append(with_marker(c.text, len(citations)))
+        lines.append(f"{label}：" + "".join(said))
+    return lines, picked, citations
 
 
 def _domain_of(text: str) -> str:
