@@ -1,4 +1,5 @@
-"""Corpus management under ``/api/admin``: list, upload, delete, re-index.
+"""Corpus management: the API under ``/api/admin`` (list, upload, delete, re-index) and
+the page at ``/admin`` that officials use it through.
 
 Every route needs ``Authorization: Bearer <POLICY_QA_SERVER_ADMIN_TOKEN>``; without a
 configured token the whole API answers 404 "disabled", so a default install exposes no
@@ -26,7 +27,7 @@ from pathlib import Path, PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
-from fastapi.responses import JSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -69,6 +70,44 @@ def require_admin(request: Request) -> ServerState:
 
 Admin = Annotated[ServerState, Depends(require_admin)]
 router = APIRouter(prefix="/api/admin", tags=["admin"])
+pages = APIRouter(include_in_schema=False)
+STATIC = Path(__file__).parent / "static"
+_PAGE_ASSETS = {"admin.js": "text/javascript; charset=utf-8", "admin.css": "text/css; charset=utf-8"}
+# The upload form's 类型 choices, in the words of the people filling it in.
+KIND_LABELS = {"paper": "研究文章", "policy": "政策文件", "law": "法律法规", "report": "报告", "web": "网页", "other": "其他"}
+
+
+# ---- the corpus page -------------------------------------------------------------------
+
+
+def _enabled(request: Request) -> None:
+    """The page exists only where the admin API does (a configured token)."""
+    token = server_state(request).settings.server.admin_token
+    if token is None or not token.get_secret_value():
+        raise AdminError(404, "the corpus page is disabled; set POLICY_QA_SERVER_ADMIN_TOKEN to enable it")
+
+
+@pages.get("/admin")
+async def corpus_page(request: Request) -> FileResponse:
+    """The page itself holds no data: it asks for the token, and every list and action
+    after that is an admin API call carrying it."""
+    _enabled(request)
+    return FileResponse(STATIC / "admin.html", media_type="text/html; charset=utf-8",
+                        headers={"Cache-Control": "no-store", "X-Robots-Tag": "noindex"})
+
+
+@pages.get("/admin/assets/{name}")
+async def corpus_page_asset(name: str, request: Request) -> FileResponse:
+    _enabled(request)
+    if name not in _PAGE_ASSETS:
+        raise AdminError(404, f"no asset {name!r}")
+    return FileResponse(STATIC / name, media_type=_PAGE_ASSETS[name], headers={"Cache-Control": "no-cache"})
+
+
+@router.get("/fields", summary="The choices of the upload form: kinds, legal levels, statuses")
+async def upload_fields(state: Admin) -> dict[str, Any]:
+    return {"kinds": list(KINDS), "kind_labels": KIND_LABELS, "legal_levels": list(LEGAL_LEVELS),
+            "statuses": list(STATUSES), "unchecked": UNCHECKED}
 
 
 def uploads_dir(state: ServerState) -> Path:
@@ -354,3 +393,4 @@ def install(app: Any) -> None:
     app.add_exception_handler(AdminError, handle)
     app.add_exception_handler(PolicyQAError, handle_library)
     app.include_router(router)
+    app.include_router(pages)

@@ -16,6 +16,7 @@ replaces it with the final answer and its citation cards. All HTML comes from
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +28,10 @@ from rag.answer.messages import status_line
 from rag.config import Settings
 from rag.errors import InputError
 from rag.pipeline import Pipeline
-from rag.text.script import to_simplified, to_traditional
+from rag.text.script import is_traditional, to_simplified, to_traditional
 from rag.types import Answer, AnswerEvent, PassagesEvent, StatusEvent, TokenEvent
 from ui import components as C
-from ui.i18n import DOMAINS, EXAMPLES, Strings, strings
+from ui.i18n import DOMAINS, Strings, example_question, examples, strings
 
 from rag.feedback import FEEDBACK_FILE, FeedbackStore
 
@@ -50,18 +51,49 @@ HEAD = (
 )
 
 # Page behaviour installed once on load. Kept here rather than in <head> so the chat
-# works however it is mounted. It sets the page language, restores the large-text
-# preference, and handles the copy buttons inside answers with one delegated
-# listener (the chatbot sanitizer drops inline handlers, as it should). Clipboard API
-# first; the textarea fallback covers plain-http intranet deployments, where
-# navigator.clipboard does not exist.
+# works however it is mounted. Delegated listeners, because the chatbot sanitizer drops
+# inline handlers (as it should) and Gradio re-renders messages:
+# - copy buttons inside answers (Clipboard API first; the textarea fallback covers
+#   plain-http intranet deployments, where navigator.clipboard does not exist);
+# - [n] markers open their citation card; the skip link focuses the question box;
+# - Enter sends and Shift+Enter starts a new line (Gradio's multi-line box does the
+#   reverse), never while an IME is composing — Enter then picks the characters;
+# - Esc inside the portal's iframe asks the parent page to close the panel (the key
+#   never reaches the parent by itself);
+# - the conversation scrolls to the start of the newest answer, not to the bottom,
+#   where the citation cards would push the direct answer out of view;
+# - on narrow screens (phones, the portal's panel) settings and filters start folded.
 ON_LOAD_JS = r"""
 () => {
   document.documentElement.lang = "zh-CN";
   if (!window.__pqInstalled) {
     window.__pqInstalled = true;
+    const question = () => document.querySelector("#pq-question textarea");
     document.addEventListener("click", async (ev) => {
-      const btn = ev.target && ev.target.closest ? ev.target.closest("button.pq-copy") : null;
+      const t = ev.target && ev.target.closest ? ev.target : null;
+      if (!t) return;
+      if (t.closest("a.pq-skip")) {
+        ev.preventDefault();
+        const q = question();
+        if (q) q.focus();
+        return;
+      }
+      const ref = t.closest("button.pq-ref");
+      if (ref) {
+        ev.preventDefault();
+        ev.stopPropagation();
+        const n = (ref.textContent.match(/\[(\d+)\]/) || [])[1];
+        const box = ref.closest(".pq-answer");
+        const card = box && n ? box.querySelector(".pq-for-" + n) : null;
+        if (!card) return;
+        const details = card.querySelector("details");
+        if (details) details.open = true;
+        card.scrollIntoView({block: "nearest"});
+        const summary = card.querySelector("summary");
+        if (summary) summary.focus({preventScroll: true});
+        return;
+      }
+      const btn = t.closest("button.pq-copy");
       if (!btn) return;
       ev.preventDefault();
       ev.stopPropagation();
@@ -87,6 +119,48 @@ ON_LOAD_JS = r"""
       const msg = box ? box.querySelector(ok ? ".pq-copy-done" : ".pq-copy-fail") : null;
       if (status && msg) status.textContent = msg.textContent;
     }, true);
+    const enter = (ev) => {
+      if (ev.key !== "Enter" || ev.target !== question()) return;
+      if (ev.isComposing || ev.keyCode === 229) return;
+      ev.stopImmediatePropagation();  // Gradio's own keypress handler sends on Shift+Enter
+      if (ev.shiftKey) return;        // the browser inserts the newline
+      ev.preventDefault();
+      const send = document.querySelector("#pq-send");
+      if (ev.type === "keydown" && send && !send.disabled) send.click();
+    };
+    document.addEventListener("keydown", enter, true);
+    document.addEventListener("keypress", enter, true);
+    window.addEventListener("keydown", (ev) => {
+      // Bubble phase: an open dropdown that handles Esc itself keeps it.
+      if (ev.key === "Escape" && !ev.defaultPrevented && window.parent !== window) {
+        window.parent.postMessage({type: "policy-qa:close"}, "*");
+      }
+    });
+    const follow = () => {
+      const chat = document.querySelector("#pq-chat");
+      const rows = chat ? chat.querySelectorAll(".message-row") : [];
+      const last = rows[rows.length - 1];
+      if (!last) { window.__pqAligned = ""; return; }
+      const done = !!last.querySelector(".pq-answer:not(.pq-streaming), .pq-badge-error");
+      const key = rows.length + (done ? ":done" : ":busy");
+      if (key === window.__pqAligned) return;  // the user may scroll while it streams
+      window.__pqAligned = key;
+      const wrap = last.closest(".bubble-wrap");
+      if (!wrap) return;
+      const base = wrap.getBoundingClientRect().top - wrap.scrollTop;
+      const asked = rows.length > 1 ? rows[rows.length - 2] : last;
+      let top = last.getBoundingClientRect().top - base;
+      const above = asked.getBoundingClientRect().top - base;
+      // The question too, when it and the answer's first lines fit together.
+      if (top - above < wrap.clientHeight / 3) top = above;
+      wrap.scrollTop = Math.max(0, top - 8);
+    };
+    new MutationObserver(follow).observe(document.querySelector("#pq-chat") || document.body,
+                                         {subtree: true, childList: true, characterData: true});
+    if (window.matchMedia("(max-width: 820px)").matches) {
+      const toggle = document.querySelector("#pq-side-box > button.label-wrap, #pq-side-box button.label-wrap");
+      if (toggle && toggle.classList.contains("open")) toggle.click();
+    }
   }
   let large = false;
   try { large = localStorage.getItem("pq-large") === "1"; } catch (e) { large = false; }
@@ -104,8 +178,28 @@ LARGE_TEXT_JS = r"""
 """
 
 LANG_JS = r"""
-(lang) => { document.documentElement.lang = lang === "en" ? "en" : "zh-CN"; return lang; }
+(lang, script) => {
+  document.documentElement.lang = lang === "en" ? "en" : (script === "traditional" ? "zh-Hant" : "zh-CN");
+  return [lang, script];
+}
 """
+
+# Extractive answers are ready all at once; shown in one repaint they seem to jump in
+# after the wait. Each piece is revealed in a few steps, FRAME_S apart, and the reveal
+# stops pacing after REVEAL_BUDGET_S so a long answer is never held back. Model tokens
+# are short and already paced by the model: they are shown as they come.
+FRAME_S = 0.04
+REVEAL_BUDGET_S = 1.2
+REVEAL_STEPS = 3
+REVEAL_MIN_CHARS = 6
+
+
+def reveal_steps(piece: str) -> list[str]:
+    """A streamed piece split into the steps it is shown in (one step when it is short)."""
+    if len(piece) < REVEAL_MIN_CHARS:
+        return [piece]
+    size = -(-len(piece) // REVEAL_STEPS)
+    return [piece[i : i + size] for i in range(0, len(piece), size)]
 
 
 def mount_options() -> dict[str, Any]:
@@ -145,6 +239,8 @@ class Session:
     turns: list[Turn] = field(default_factory=list)
     pending: tuple[int, Rating] | None = None  # (turn index, rating) the comment box will attach to
     rated: dict[int, int] = field(default_factory=dict)  # turn index -> its feedback row id
+    # A Traditional-script question flipped the script switch: the labels follow after the answer.
+    relabel: bool = False
 
 
 def converter(script: str) -> C.Convert:
@@ -220,18 +316,23 @@ class ChatApp:
     def respond(
         self, question: str, session: Session, domain: str, city: str, doc_id: str, script: str, lang: str
     ) -> Iterator[tuple[Any, ...]]:
-        """Stream one turn: (question box, chatbot, session, sources, feedback line) per step.
+        """Stream one turn: (question box, chatbot, session, sources, feedback line, script
+        switch) per step. Runs in Gradio's worker thread; each yield repaints the conversation.
 
-        Runs in Gradio's worker thread; each yield repaints the conversation.
+        A question typed in Traditional script while 简体 is on turns the switch to 繁體:
+        the answer comes back in the question's script (as the HTTP API does), and the
+        interface follows it rather than mixing scripts.
         """
-        s = strings(lang)
-        conv = converter(script)
         question = (question or "").strip()
         if not question:
-            yield gr.update(), gr.update(), session, gr.update(), gr.update()
+            yield gr.update(), gr.update(), session, gr.update(), gr.update(), gr.update()
             return
-        # The question may arrive in Traditional script; the pipeline folds it itself,
-        # and the display converter is applied to what we show.
+        flip = lang == "zh" and script != "traditional" and is_traditional(question)
+        if flip:
+            script, session.relabel = "traditional", True
+        s = strings(lang, script)
+        conv = converter(script)
+        switch = gr.update(value="traditional") if flip else gr.update()
         history = history_of(session.turns)
         prior = render_chat(session.turns, s, script)
         user_msg = {"role": "user", "content": C.user_html(question)}
@@ -242,20 +343,25 @@ class ChatApp:
         def frame(assistant: str) -> list[dict[str, str]]:
             return [*prior, user_msg, {"role": "assistant", "content": assistant}]
 
-        yield "", frame(C.progress_html([], "", s, conv)), session, gr.update(), gr.update()
+        yield "", frame(C.progress_html([], "", s, conv)), session, gr.update(), gr.update(), switch
         turn = Turn(question)
+        started: float | None = None  # when the answer text began to show
         try:
             for ev in self.pipeline.run(question, history, filters):
                 if isinstance(ev, StatusEvent):
                     statuses.append(status_line(ev.step, ev.data, lang != "zh"))
                     if ev.step == "fallback":
                         partial = ""  # the extractive answer replaces what the model had streamed
-                    yield gr.update(), frame(C.progress_html(statuses, partial, s, conv)), session, gr.update(), gr.update()
+                    yield gr.update(), frame(C.progress_html(statuses, partial, s, conv)), session, gr.update(), gr.update(), gr.update()
                 elif isinstance(ev, PassagesEvent):
-                    yield gr.update(), gr.update(), session, C.sources_panel(ev.passages, s, conv), gr.update()
+                    yield gr.update(), gr.update(), session, C.sources_panel(ev.passages, s, conv), gr.update(), gr.update()
                 elif isinstance(ev, TokenEvent):
-                    partial += ev.text
-                    yield gr.update(), frame(C.progress_html(statuses, partial, s, conv)), session, gr.update(), gr.update()
+                    started = started if started is not None else time.monotonic()
+                    for step in reveal_steps(ev.text):
+                        partial += step
+                        yield gr.update(), frame(C.progress_html(statuses, partial, s, conv)), session, gr.update(), gr.update(), gr.update()
+                        if time.monotonic() - started < REVEAL_BUDGET_S:
+                            time.sleep(FRAME_S)
                 elif isinstance(ev, AnswerEvent) and ev.answer is not None:
                     turn.answer = ev.answer
         except InputError as exc:
@@ -267,16 +373,16 @@ class ChatApp:
             turn.error = s.error_generic
         session.turns.append(turn)
         sources = C.sources_panel(last_passages(session.turns), s, conv)
-        yield gr.update(), render_chat(session.turns, s, script), session, sources, self.feedback_line(session, s)
+        yield gr.update(), render_chat(session.turns, s, script), session, sources, self.feedback_line(session, s), gr.update()
 
-    def new_chat(self, session: Session, lang: str) -> tuple[Any, ...]:
+    def new_chat(self, session: Session, lang: str, script: str = "simplified") -> tuple[Any, ...]:
         """Clear the conversation (ratings were written when they were given)."""
-        s = strings(lang)
+        s = strings(lang, script)
         return [], Session(), C.sources_panel([], s), "", self.feedback_line(Session(), s), gr.update(value=None), ""
 
     def rerender(self, session: Session, script: str, lang: str) -> tuple[Any, ...]:
         """Repaint conversation and sources after a script switch (answers are stored Simplified)."""
-        s = strings(lang)
+        s = strings(lang, script)
         conv = converter(script)
         return render_chat(session.turns, s, script), C.sources_panel(last_passages(session.turns), s, conv)
 
@@ -333,9 +439,9 @@ class ChatApp:
             return f'<p class="pq-fb-line">{C.esc(s.feedback_selected.format(n=index + 1, rating=label))}</p>'
         return f'<p class="pq-fb-line">{C.esc(s.feedback_hint)}</p>'
 
-    def on_like(self, session: Session, lang: str, data: gr.LikeData) -> tuple[Any, ...]:
+    def on_like(self, session: Session, lang: str, script: str, data: gr.LikeData) -> tuple[Any, ...]:
         """👍/👎 under an answer in the chat: select it for rating; the comment is optional."""
-        s = strings(lang)
+        s = strings(lang, script)
         index = data.index[0] if isinstance(data.index, (list, tuple)) else data.index
         turn_index = int(index) // 2
         if data.liked is True or data.liked is False:
@@ -349,9 +455,9 @@ class ChatApp:
             session.pending = None
         return session, self.feedback_line(session, s), gr.update(value=None), "", gr.Accordion()
 
-    def on_rating(self, session: Session, rating: str | None, lang: str) -> tuple[Any, ...]:
+    def on_rating(self, session: Session, rating: str | None, lang: str, script: str = "simplified") -> tuple[Any, ...]:
         """The rating radio: rate the selected answer, or the latest one."""
-        s = strings(lang)
+        s = strings(lang, script)
         if rating not in ("up", "down"):
             return session, self.feedback_line(session, s)
         answered = [i for i, t in enumerate(session.turns) if t.answer is not None]
@@ -362,9 +468,11 @@ class ChatApp:
         self.record(session, index, rating)  # type: ignore[arg-type]
         return session, self.feedback_line(session, s)
 
-    def submit_feedback(self, session: Session, rating: str | None, comment: str, lang: str) -> tuple[Any, ...]:
+    def submit_feedback(
+        self, session: Session, rating: str | None, comment: str, lang: str, script: str = "simplified"
+    ) -> tuple[Any, ...]:
         """Write the selected rating with its comment."""
-        s = strings(lang)
+        s = strings(lang, script)
         answered = [i for i, t in enumerate(session.turns) if t.answer is not None]
         if session.pending is None and rating in ("up", "down") and answered:
             session.pending = (answered[-1], rating)  # type: ignore[assignment]
@@ -383,7 +491,12 @@ def _choices(s: Strings, options: list[tuple[str, str]]) -> list[tuple[str, str]
 
 
 def build_blocks(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
-    """The chat UI over ``pipeline``; mount it with ``mount_options()`` (see module docstring)."""
+    """The chat UI over ``pipeline``; mount it with ``mount_options()`` (see module docstring).
+
+    Mobile first: the conversation and the question box come first in the page (and in
+    the Tab order); settings, filters and examples follow in a panel that starts folded
+    on narrow screens and sits beside the conversation on wide ones.
+    """
     app = ChatApp(pipeline, settings)
     zh = strings("zh")
 
@@ -394,47 +507,14 @@ def build_blocks(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
             header = gr.HTML(_header_html(zh, settings), elem_id="pq-header")
 
         with gr.Row(elem_classes="pq-body"):
-            with gr.Column(scale=1, min_width=260, elem_classes="pq-side"):
-                with gr.Group(elem_classes="pq-panel"):
-                    settings_title = gr.HTML(_h2(zh.settings_title))
-                    lang = gr.Radio(
-                        [("中文", "zh"), ("English", "en")], value="zh", label=zh.language_label,
-                        elem_id="pq-lang",
-                    )
-                    script = gr.Radio(
-                        [(zh.script_simplified, "simplified"), (zh.script_traditional, "traditional")],
-                        value="simplified", label=zh.script_label, elem_id="pq-script",
-                    )
-                    large = gr.Checkbox(False, label=zh.large_text_label, elem_id="pq-large")
-                with gr.Group(elem_classes="pq-panel"):
-                    filters_title = gr.HTML(_h2(zh.filters_title))
-                    domain = gr.Dropdown(
-                        _choices(zh, [(d, d) for d in DOMAINS]), value="", label=zh.domain_label,
-                        elem_id="pq-domain", filterable=False,
-                    )
-                    city = gr.Dropdown(
-                        _choices(zh, [(c, c) for c in app.cities()]), value="", label=zh.city_label,
-                        elem_id="pq-city", filterable=False,
-                    )
-                    doc = gr.Dropdown(
-                        _choices(zh, app.documents()), value="", label=zh.doc_label,
-                        elem_id="pq-doc", filterable=False,
-                    )
-                with gr.Group(elem_classes="pq-panel pq-examples"):
-                    examples_title = gr.HTML(_h2(zh.examples_title))
-                    example_buttons = [
-                        (q, gr.Button(f"{d}｜{q}", size="sm", variant="secondary", elem_classes="pq-example"))
-                        for d, q in EXAMPLES
-                    ]
-
-            with gr.Column(scale=3, min_width=340, elem_classes="pq-main"):
+            with gr.Column(scale=3, min_width=0, elem_classes="pq-main"):
                 chatbot = gr.Chatbot(
                     value=[],
                     label=zh.chatbot_label,
                     show_label=False,  # the floating label covered the first line of text
                     elem_id="pq-chat",
-                    height="62vh",
-                    min_height=360,
+                    height="62vh",  # app.css sizes it to the screen on phones and in the portal panel
+                    min_height=240,
                     # Answers are HTML we built and escaped ourselves: no Markdown pass
                     # (so "![x](http://…)" in a document stays text and is never fetched),
                     # the sanitizer stays on as a second line of defence, no custom tags
@@ -448,7 +528,9 @@ def build_blocks(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
                     feedback_options=("Like", "Dislike"),
                     placeholder=zh.chat_placeholder,
                     layout="bubble",
-                    autoscroll=True,
+                    # Gradio's autoscroll goes to the bottom, past the direct answer to the
+                    # citation cards; the page script scrolls to the answer's start instead.
+                    autoscroll=False,
                 )
                 question = gr.Textbox(
                     label=zh.question_label, placeholder=zh.question_placeholder, lines=2, max_lines=6,
@@ -474,31 +556,52 @@ def build_blocks(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
                     )
                     fb_submit = gr.Button(zh.submit_feedback, elem_id="pq-fb-submit", size="md")
 
+            with gr.Column(scale=1, min_width=0, elem_classes="pq-side"):
+                with gr.Accordion(zh.side_title, open=True, elem_id="pq-side-box") as side_box:
+                    with gr.Group(elem_classes="pq-panel pq-examples"):
+                        examples_title = gr.HTML(_h2(zh.examples_title))
+                        example_buttons = [
+                            gr.Button(label, size="sm", variant="secondary", elem_classes="pq-example")
+                            for label in examples("zh")
+                        ]
+                    with gr.Group(elem_classes="pq-panel"):
+                        settings_title = gr.HTML(_h2(zh.settings_title))
+                        lang = gr.Radio(
+                            [("中文", "zh"), ("English", "en")], value="zh", label=zh.language_label,
+                            elem_id="pq-lang",
+                        )
+                        script = gr.Radio(
+                            [(zh.script_simplified, "simplified"), (zh.script_traditional, "traditional")],
+                            value="simplified", label=zh.script_label, elem_id="pq-script",
+                        )
+                        large = gr.Checkbox(False, label=zh.large_text_label, elem_id="pq-large")
+                    with gr.Group(elem_classes="pq-panel"):
+                        filters_title = gr.HTML(_h2(zh.filters_title))
+                        domain = gr.Dropdown(
+                            _choices(zh, [(d, d) for d in DOMAINS]), value="", label=zh.domain_label,
+                            elem_id="pq-domain", filterable=False,
+                        )
+                        city = gr.Dropdown(
+                            _choices(zh, [(c, c) for c in app.cities()]), value="", label=zh.city_label,
+                            elem_id="pq-city", filterable=False,
+                        )
+                        doc = gr.Dropdown(
+                            _choices(zh, app.documents()), value="", label=zh.doc_label,
+                            elem_id="pq-doc", filterable=False,
+                        )
+
         # -- events --
         ask_inputs = [question, session, domain, city, doc, script, lang]
-        ask_outputs = [question, chatbot, session, sources, fb_line]
+        ask_outputs = [question, chatbot, session, sources, fb_line, script]
         common = {"api_visibility": "private"}
-        question.submit(app.respond, ask_inputs, ask_outputs, concurrency_limit=4, **common)
-        send.click(app.respond, ask_inputs, ask_outputs, concurrency_limit=4, **common)
-        for q, btn in example_buttons:
-            btn.click(lambda q=q: q, None, question, queue=False, **common).then(
-                app.respond, ask_inputs, ask_outputs, concurrency_limit=4, **common
-            )
-        reset_outputs = [chatbot, session, sources, question, fb_line, rating, comment]
-        clear.click(app.new_chat, [session, lang], reset_outputs, **common)
-        chatbot.clear(app.new_chat, [session, lang], reset_outputs, **common)  # the chatbot's own 🗑
-        script.change(app.rerender, [session, script, lang], [chatbot, sources], **common)
-        large.change(None, [large], None, js=LARGE_TEXT_JS, **common)
-        chatbot.like(app.on_like, [session, lang], [session, fb_line, rating, comment, feedback_box], **common)
-        rating.input(app.on_rating, [session, rating, lang], [session, fb_line], **common)
-        fb_submit.click(app.submit_feedback, [session, rating, comment, lang], [session, fb_line, rating, comment], **common)
 
-        def switch_language(lang_value: str, sess: Session, script_value: str, dom: str, cty: str, dc: str) -> tuple[Any, ...]:
-            """Relabel every control and repaint the conversation in the chosen language."""
-            s = strings(lang_value)
+        def relabel(lang_value: str, script_value: str, sess: Session, dom: str, cty: str, dc: str) -> tuple[Any, ...]:
+            """Every label, the examples and the conversation in the chosen language and script."""
+            s = strings(lang_value, script_value)
             conv = converter(script_value)
             return (
                 _header_html(s, settings),
+                gr.Accordion(label=s.side_title),
                 _h2(s.settings_title),
                 gr.update(label=s.language_label),
                 gr.update(label=s.script_label, choices=[(s.script_simplified, "simplified"), (s.script_traditional, "traditional")]),
@@ -508,28 +611,56 @@ def build_blocks(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
                 gr.update(label=s.city_label, choices=_choices(s, [(c, c) for c in app.cities()]), value=cty),
                 gr.update(label=s.doc_label, choices=_choices(s, app.documents()), value=dc),
                 _h2(s.examples_title),
+                *(gr.update(value=label) for label in examples(lang_value, script_value)),
                 gr.update(label=s.chatbot_label, placeholder=s.chat_placeholder, value=render_chat(sess.turns, s, script_value)),
                 gr.update(label=s.question_label, placeholder=s.question_placeholder),
                 gr.update(value=s.send),
                 gr.update(value=s.new_chat),
                 f'<p class="pq-privacy">{C.esc(s.privacy_note)}</p>',
-                gr.update(label=s.sources_title),
+                gr.Accordion(label=s.sources_title),
                 C.sources_panel(last_passages(sess.turns), s, conv),
-                gr.update(label=s.feedback_title),
+                gr.Accordion(label=s.feedback_title),
                 app.feedback_line(sess, s),
                 gr.update(label=s.feedback_title, choices=[(s.rating_up, "up"), (s.rating_down, "down")]),
                 gr.update(label=s.comment_label, placeholder=s.comment_placeholder),
                 gr.update(value=s.submit_feedback),
             )
 
-        lang.change(
-            switch_language,
-            [lang, session, script, domain, city, doc],
-            [header, settings_title, lang, script, large, filters_title, domain, city, doc, examples_title,
-             chatbot, question, send, clear, privacy, sources_box, sources, feedback_box, fb_line, rating,
-             comment, fb_submit],
-            **common,
-        ).then(None, [lang], None, js=LANG_JS, **common)
+        labelled = [header, side_box, settings_title, lang, script, large, filters_title, domain, city, doc,
+                    examples_title, *example_buttons, chatbot, question, send, clear, privacy, sources_box,
+                    sources, feedback_box, fb_line, rating, comment, fb_submit]
+        relabel_inputs = [lang, script, session, domain, city, doc]
+
+        def after_answer(lang_value: str, script_value: str, sess: Session, dom: str, cty: str, dc: str) -> tuple[Any, ...]:
+            """Relabel once the answer is in, when the question's script flipped the switch."""
+            if not sess.relabel:
+                return tuple(gr.update() for _ in labelled)
+            sess.relabel = False
+            return relabel(lang_value, script_value, sess, dom, cty, dc)
+
+        def ask(trigger: Any) -> None:
+            """Answer on ``trigger``, then relabel if the question flipped the script switch."""
+            trigger(app.respond, ask_inputs, ask_outputs, concurrency_limit=4, **common).then(
+                after_answer, relabel_inputs, labelled, **common
+            ).then(None, [lang, script], None, js=LANG_JS, **common)
+
+        ask(question.submit)
+        ask(send.click)
+        for btn in example_buttons:
+            # The button's own label says the question, in the interface's language.
+            ask(btn.click(example_question, [btn], question, queue=False, **common).then)
+        reset_outputs = [chatbot, session, sources, question, fb_line, rating, comment]
+        clear.click(app.new_chat, [session, lang, script], reset_outputs, **common)
+        chatbot.clear(app.new_chat, [session, lang, script], reset_outputs, **common)  # the chatbot's own 🗑
+        large.change(None, [large], None, js=LARGE_TEXT_JS, **common)
+        chatbot.like(app.on_like, [session, lang, script], [session, fb_line, rating, comment, feedback_box], **common)
+        rating.input(app.on_rating, [session, rating, lang, script], [session, fb_line], **common)
+        fb_submit.click(app.submit_feedback, [session, rating, comment, lang, script], [session, fb_line, rating, comment], **common)
+        # .input, not .change: the switch set by a Traditional question relabels in after_answer.
+        for switch in (lang, script):
+            switch.input(relabel, relabel_inputs, labelled, **common).then(
+                None, [lang, script], None, js=LANG_JS, **common
+            )
 
         def refresh_filters() -> tuple[Any, ...]:
             """Documents may have been ingested since the page was built: refresh the lists."""
@@ -549,8 +680,9 @@ def _h2(text: str) -> str:
 
 
 def _header_html(s: Strings, settings: Settings) -> str:
-    """Title, one-line purpose and the answer-mode indicator."""
+    """The skip link (the first Tab stop), title, one-line purpose and the answer-mode indicator."""
     return (
+        f'<a class="pq-skip" href="#pq-question">{C.esc(s.skip_link)}</a>'
         f'<header class="pq-top"><div class="pq-brand"><h1 class="pq-h1">{C.esc(s.title)}</h1>'
         f'<p class="pq-sub">{C.esc(s.subtitle)}</p></div>{C.mode_badge(settings, s)}</header>'
     )

@@ -45,16 +45,18 @@ def paragraphs(text: str) -> str:
 
 
 def with_ref_marks(escaped: str, strings: Strings) -> str:
-    """Turn escaped ``[n]`` markers into labelled superscripts.
+    """Turn escaped ``[n]`` markers into buttons that open their source card.
 
     Runs on already-escaped HTML: ``[`` and digits are not touched by escaping, and the
-    replacement inserts only our own markup.
+    replacement inserts only our own markup. The chatbot sanitizer drops aria-* and
+    data-* attributes, so the button's name is visually hidden text and the page script
+    reads the number from the button's text.
     """
 
     def sub(m: re.Match[str]) -> str:
         n = m.group(1)
-        label = esc(strings.citation_aria.format(n=n))
-        return f'<sup class="pq-ref" aria-label="{label}">[{n}]</sup>'
+        said = esc(strings.open_citation.format(n=n))
+        return f'<button type="button" class="pq-ref"><span class="pq-sr">{said}</span><span aria-hidden="true">[{n}]</span></button>'
 
     return _REF_MARK.sub(sub, escaped)
 
@@ -94,17 +96,22 @@ def _mark(quote: str, strings: Strings, convert: Convert) -> str:
     )
 
 
-def highlight(text: str, span: QuoteSpan | None, strings: Strings, convert: Convert = identity) -> str:
-    """Escaped passage text with the quoted span in ``<mark>``.
+def highlight(text: str, spans: Sequence[QuoteSpan], strings: Strings, convert: Convert = identity) -> str:
+    """Escaped passage text with each quoted span in ``<mark>``.
 
     The mark carries words for screen readers and a non-colour cue (underline, via CSS)
     so the highlight is not conveyed by colour alone. Conversion to Traditional is done
     per piece: OpenCC maps character for character, so the split points stay valid.
     """
-    if span is None:
+    if not spans:
         return paragraphs(convert(text))
-    before, quote, after = text[: span.start], text[span.start : span.end], text[span.end :]
-    body = esc(convert(before)) + _mark(quote, strings, convert) + esc(convert(after))
+    body, at = "", 0
+    for span in sorted(spans, key=lambda x: x.start):
+        if span.start < at:
+            continue  # overlapping quotes: the first one is marked
+        body += esc(convert(text[at : span.start])) + _mark(text[span.start : span.end], strings, convert)
+        at = span.end
+    body += esc(convert(text[at:]))
     # Line breaks inside a passage become one <br> each run: the text is escaped, so
     # this only adds our own tags.
     return "<p>" + re.sub(r"(?:\s*\n)+\s*", "<br>", body) + "</p>"
@@ -120,7 +127,9 @@ def _meta_line(strings: Strings, section: str | None, issuer: str, date: str, co
         (strings.issuer_label, issuer),
         (strings.date_label, date),
     ]
-    if section is None:
+    if not section:
+        # Left out when the sources list shows it elsewhere (None), and when the text has
+        # no heading there (a paper's introduction): 「章节：未注明」 tells a reader nothing.
         items = items[1:]
     parts = "".join(
         f'<div class="pq-meta-item"><dt>{esc(label)}</dt><dd>{esc(convert(value) if value else strings.unknown)}</dd></div>'
@@ -142,41 +151,70 @@ def _source_line(strings: Strings, citation: Citation, convert: Convert) -> str:
     return f'<dl class="pq-meta pq-source-ref">{parts}</dl>' if parts else ""
 
 
-def citation_card(citation: Citation, passages: Sequence[Passage], strings: Strings, convert: Convert = identity) -> str:
-    """One numbered card: title, reference, section, issuer, date, the document's notice;
-    expands to the passage with the quote marked."""
-    passage = next((p for p in passages if p.chunk_id == citation.chunk_id), None)
-    span = locate_quote(citation, passage) if passage is not None else None
-    if passage is not None and span is not None:
-        body = highlight(passage.text, span, strings, convert)
-    else:
+def cited_groups(citations: Sequence[Citation]) -> list[list[Citation]]:
+    """Citations grouped by the spot they point to — one document's section or article —
+    in the order of their first number: an answer citing one article three times gets one
+    card, listing the three sentences."""
+    groups: dict[tuple[str, str], list[Citation]] = {}
+    for c in citations:
+        groups.setdefault((c.doc_id, c.locator or c.section or c.chunk_id), []).append(c)
+    return list(groups.values())
+
+
+def citation_card(group: Sequence[Citation], passages: Sequence[Passage], strings: Strings,
+                  convert: Convert = identity) -> str:
+    """One card per cited spot: its numbers, title, reference, section, issuer, date, the
+    document's notice and the sentences cited from it; expands to the passage(s) with
+    every cited sentence marked."""
+    first = group[0]
+    numbers = "".join(f'<span class="pq-num" aria-hidden="true">{c.n}</span>' for c in group)
+    label = "、".join(str(c.n) for c in group)
+    # The passages the quotes sit in, in order; a quote not found in any is shown as itself.
+    shown: dict[str, tuple[Passage, list[QuoteSpan]]] = {}
+    missing: list[Citation] = []
+    for c in group:
+        passage = next((p for p in passages if p.chunk_id == c.chunk_id), None)
+        span = locate_quote(c, passage) if passage is not None else None
+        if passage is None or span is None:
+            missing.append(c)
+            continue
+        shown.setdefault(passage.chunk_id, (passage, []))[1].append(span)
+    body = "".join(
+        f'<div class="pq-passage-text">{highlight(p.text, spans, strings, convert)}</div>' for p, spans in shown.values()
+    )
+    if missing:
         # The passage is not at hand or the quote is not in it: say so and show the quote
         # itself, rather than highlighting words that were not cited.
-        body = (
-            f'<p class="pq-note">{esc(strings.quote_missing)}</p>'
-            f"<p>{_mark(citation.quote, strings, convert)}</p>"
+        body += f'<p class="pq-note">{esc(strings.quote_missing)}</p>' + "".join(
+            f"<p>{_mark(c.quote, strings, convert)}</p>" for c in missing
         )
     notice = (
-        f'<p class="pq-note pq-notice"><strong>{esc(strings.notice_label)}：</strong>{esc(convert(citation.notice))}</p>'
-        if citation.notice else ""
+        f'<p class="pq-note pq-notice"><strong>{esc(strings.notice_label)}：</strong>{esc(convert(first.notice))}</p>'
+        if first.notice else ""
     )
+    quotes = "".join(
+        f'<li><span class="pq-quote-n" aria-hidden="true">[{c.n}]</span>{esc(convert(c.quote))}</li>' for c in group
+    ) if len(group) > 1 else ""
+    # The class names say which numbers the card answers for: the sanitizer keeps classes,
+    # and a [n] marker in the answer finds its card by them.
+    targets = " ".join(f"pq-for-{c.n}" for c in group)
     return (
-        f'<li class="pq-cite" aria-label="{esc(strings.citation_aria.format(n=citation.n))}">'
-        f'<div class="pq-cite-head"><span class="pq-num" aria-hidden="true">{citation.n}</span>'
-        f'<span class="pq-title">《{esc(convert(citation.title))}》</span></div>'
-        f"{_source_line(strings, citation, convert)}"
-        f"{_meta_line(strings, citation.section, citation.issuer, citation.date, convert)}"
+        f'<li class="pq-cite {targets}" aria-label="{esc(strings.citation_aria.format(n=label))}">'
+        f'<div class="pq-cite-head">{numbers}'
+        f'<span class="pq-title">《{esc(convert(first.title))}》</span></div>'
+        f"{_source_line(strings, first, convert)}"
+        f"{_meta_line(strings, first.section, first.issuer, first.date, convert)}"
         f"{notice}"
-        f'<details class="pq-passage"><summary>{esc(strings.open_passage)}</summary>'
-        f'<div class="pq-passage-text">{body}</div></details></li>'
+        f'{f"<ol class=pq-quotes>{quotes}</ol>" if quotes else ""}'
+        f'<details class="pq-passage"><summary>{esc(strings.open_passage)}</summary>{body}</details></li>'
     )
 
 
 def citation_cards(answer: Answer, strings: Strings, convert: Convert = identity) -> str:
-    """The numbered citation cards under an answer (empty for refusals)."""
+    """The citation cards under an answer, one per cited spot (none for refusals)."""
     if not answer.citations:
         return ""
-    cards = "".join(citation_card(c, answer.passages, strings, convert) for c in answer.citations)
+    cards = "".join(citation_card(g, answer.passages, strings, convert) for g in cited_groups(answer.citations))
     return (
         f'<section class="pq-cites" aria-label="{esc(strings.citations_title)}">'
         f'<h3 class="pq-h">{esc(strings.citations_title)}</h3><ol class="pq-cite-list">{cards}</ol></section>'

@@ -7,7 +7,8 @@ defaults, so a missing field fails at import time), and translators edit one fil
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 from typing import Literal
 
 Lang = Literal["zh", "en"]
@@ -18,6 +19,7 @@ class Strings:
     """The UI's fixed strings in one language."""
 
     html_lang: str  # value of the lang attribute of the page and of generated HTML
+    skip_link: str
     title: str
     subtitle: str
     privacy_note: str
@@ -41,6 +43,7 @@ class Strings:
     # citations and sources
     citations_title: str
     citation_aria: str  # formatted with {n}
+    open_citation: str  # formatted with {n}: what a [n] marker does when pressed
     section_label: str
     issuer_label: str
     date_label: str
@@ -81,6 +84,7 @@ class Strings:
     feedback_unavailable: str
     feedback_none: str
     # display settings
+    side_title: str
     settings_title: str
     script_label: str
     script_simplified: str
@@ -91,6 +95,7 @@ class Strings:
 
 ZH = Strings(
     html_lang="zh-CN",
+    skip_link="跳到提问框",
     title="数字公共服务政策问答",
     subtitle="依据政策文件与研究资料作答，每条回答都附出处，可展开查看原文。",
     privacy_note="请勿输入身份证号、手机号等个人信息。",
@@ -111,6 +116,7 @@ ZH = Strings(
     answer_badge="有出处的回答",
     citations_title="参考出处",
     citation_aria="出处 {n}",
+    open_citation="查看出处 {n}",
     section_label="章节",
     issuer_label="发布机构",
     date_label="日期",
@@ -148,6 +154,7 @@ ZH = Strings(
     feedback_thanks="感谢您的评价，已记录。",
     feedback_unavailable="评价功能暂不可用。",
     feedback_none="还没有可评价的回答。",
+    side_title="设置与筛选",
     settings_title="显示设置",
     script_label="字形",
     script_simplified="简体",
@@ -158,6 +165,7 @@ ZH = Strings(
 
 EN = Strings(
     html_lang="en",
+    skip_link="Skip to the question box",
     title="Digital Public Services Policy Q&A",
     subtitle="Answers come from policy documents and research, always with sources you can open.",
     privacy_note="Please do not enter ID numbers, phone numbers or other personal data.",
@@ -178,6 +186,7 @@ EN = Strings(
     answer_badge="Answer with sources",
     citations_title="Sources cited",
     citation_aria="Source {n}",
+    open_citation="Show source {n}",
     section_label="Section",
     issuer_label="Issuer",
     date_label="Date",
@@ -215,6 +224,7 @@ EN = Strings(
     feedback_thanks="Thank you, your rating was recorded.",
     feedback_unavailable="Rating is not available right now.",
     feedback_none="There is no answer to rate yet.",
+    side_title="Settings and filters",
     settings_title="Display",
     script_label="Script",
     script_simplified="简体",
@@ -225,13 +235,28 @@ EN = Strings(
 
 STRINGS: dict[Lang, Strings] = {"zh": ZH, "en": EN}
 
+
+@lru_cache(maxsize=1)
+def _zh_hant() -> Strings:
+    """The Chinese strings in Traditional script: converted with the converter the answers
+    use, so labels and answers agree character for character (為, not 爲)."""
+    from rag.text.script import to_traditional
+
+    converted = {f.name: to_traditional(getattr(ZH, f.name)) for f in fields(ZH)}
+    # The switch's option back to Simplified reads 簡體 here: still legible to a
+    # Simplified reader, and the page stays in one script.
+    converted.update(html_lang="zh-Hant")
+    return replace(ZH, **converted)
+
 # Service domains offered by the filter before the index answers (the app lists the
 # indexed documents' own domains once it does). Filter values stay Chinese in both
 # languages because they are matched against document metadata.
 DOMAINS: tuple[str, ...] = ("就业", "教育", "卫生", "养老", "治理", "政务服务", "数据安全", "个人信息", "无障碍")
 
-# Example questions per service domain: real questions the bundled corpus answers.
-EXAMPLES: tuple[tuple[str, str], ...] = (
+# Example questions per service domain: real questions the bundled corpus answers, one
+# list per interface language (the same number of each: the page has one button per
+# example). The English ones are answered through the glossary in rag/text/synonyms.toml.
+EXAMPLES_ZH: tuple[tuple[str, str], ...] = (
     ("养老", "杭州老年食堂怎么付款？"),
     ("养老", "常德建了多少家线下智能养老服务站点？"),
     ("就业", "“直播带岗”是什么？"),
@@ -243,7 +268,40 @@ EXAMPLES: tuple[tuple[str, str], ...] = (
     ("数据安全", "数据安全法第二十一条规定了什么？"),
 )
 
+EXAMPLES_EN: tuple[tuple[str, str], ...] = (
+    ("Elderly care", "How do older people pay at Hangzhou's canteens for the elderly?"),
+    ("Elderly care", "How many offline smart elderly-care service sites has Changde built?"),
+    ("Employment", "What is live-streamed recruitment?"),
+    ("Education", "When was Shanghai's education digital transformation plan issued?"),
+    ("Health", "How many doctors does Shenzhen's clinic supervision platform cover?"),
+    ("Governance", "Which cities are suggested for digital public service pilots?"),
+    ("Personal data", "Whose consent is needed to process the personal information of a child under 14?"),
+    ("Elderly care", "Can a shop refuse cash?"),
+    ("Data security", "What does Article 21 of the Data Security Law provide?"),
+)
 
-def strings(lang: str) -> Strings:
-    """The strings for ``lang``; anything unknown falls back to Chinese, the default."""
-    return STRINGS.get(lang, ZH)  # type: ignore[call-overload]
+# Between an example's domain and its question on the button; the click sends what follows.
+EXAMPLE_SEPARATOR = "｜"
+
+
+def examples(lang: str, script: str = "simplified") -> list[str]:
+    """The example buttons' labels, 「领域｜问题」, in the interface's language and script."""
+    if lang == "en":
+        return [f"{d}{EXAMPLE_SEPARATOR}{q}" for d, q in EXAMPLES_EN]
+    from rag.text.script import to_traditional
+
+    conv = to_traditional if script == "traditional" else (lambda t: t)
+    return [conv(f"{d}{EXAMPLE_SEPARATOR}{q}") for d, q in EXAMPLES_ZH]
+
+
+def example_question(label: str) -> str:
+    """The question an example button asks: its label after the domain."""
+    return label.partition(EXAMPLE_SEPARATOR)[2].strip() or label.strip()
+
+
+def strings(lang: str, script: str = "simplified") -> Strings:
+    """The strings for ``lang`` (and, for Chinese, ``script``); anything unknown falls back
+    to Chinese in Simplified script, the default."""
+    if lang == "en":
+        return EN
+    return _zh_hant() if script == "traditional" else ZH

@@ -110,8 +110,11 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         summary="Answers about digital public-service policy, always with sources.",
         version="0.1.0",
         lifespan=lifespan,
-        docs_url="/docs",
+        # FastAPI's own pages load Swagger UI and ReDoc from a CDN: blank on an intranet.
+        docs_url=None,
+        redoc_url=None,
     )
+    _install_docs(app)
     app.state.server = state
     origins = list(settings.server.allowed_origins)
     app.add_middleware(
@@ -159,6 +162,36 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
     if not _mount_ui(app, state):
         app.add_api_route("/", _fallback_page, methods=["GET"], include_in_schema=False, response_class=HTMLResponse)
     return app
+
+
+DOCS_ASSETS = "/docs-assets"
+
+
+def _install_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` served from assets in an installed package
+    (``fastapi-offline`` vendors them), so the API docs render with no internet."""
+    import fastapi_offline
+    from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS, StaticFiles(directory=assets), name="docs-assets")
+    openapi_url = app.openapi_url or "/openapi.json"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=openapi_url, title=f"{app.title} · API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js", swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon.png",
+        )
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc() -> HTMLResponse:
+        return get_redoc_html(
+            openapi_url=openapi_url, title=f"{app.title} · API", redoc_js_url=f"{DOCS_ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{DOCS_ASSETS}/favicon.png", with_google_fonts=False,
+        )
 
 
 def _mount_ui(app: FastAPI, state: ServerState) -> bool:

@@ -8,6 +8,7 @@ the user can re-ask. The decision itself is in `rag.answer.refusal`.
 from __future__ import annotations
 
 from rag.text.places import PLACES
+from rag.text.synonyms import english_of
 from rag.types import LEGAL_LEVELS, DocumentMeta
 
 REFUSAL_MESSAGE = "抱歉，现有资料中没有找到能回答这个问题的内容，因此不作回答，以免误导。"
@@ -59,8 +60,11 @@ def corpus_summary(metas: list[DocumentMeta], english: bool = False) -> str:
                     key=lambda c: list(PLACES).index(c) if c in PLACES else len(PLACES))
     domains = list(dict.fromkeys(d for m in metas for d in m.domains))[:8]
     if english:
-        parts = [f"{len(by_level[lv])} {_LEVEL_EN.get(lv, 'other documents')}" for lv in levels]
-        return f"{len(metas)} documents: " + ", ".join(parts) + (f"; service domains include {', '.join(domains)}" if domains else "")
+        # Each plural in _LEVEL_EN ends in "s": one document of a level drops it.
+        parts = [f"{len(by_level[lv])} {_LEVEL_EN.get(lv, 'other documents').removesuffix('s' if len(by_level[lv]) == 1 else '')}"
+                 for lv in levels]
+        named = ", ".join(dict.fromkeys(english_of(d) for d in domains))
+        return f"{len(metas)} documents: " + ", ".join(parts) + (f"; service domains include {named}" if domains else "")
     parts = []
     for lv in levels:
         part = f"{lv}{len(by_level[lv])}{_MEASURE.get(lv, '份')}"

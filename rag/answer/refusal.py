@@ -44,7 +44,7 @@ from rag.answer.question import QType, expected_units, question_type
 from rag.retrieve.references import References
 from rag.text.normalize import fold_for_search
 from rag.text.places import place_level
-from rag.text.synonyms import expand
+from rag.text.synonyms import english_of, expand
 
 
 @dataclass(frozen=True)
@@ -85,17 +85,21 @@ class Decision:
         return "ok" if self.answer else f"refused: {self.check}: {self.detail or self.term}"
 
     def message(self, english: bool) -> str:
-        """The first line of the refusal, in words a user can act on."""
+        """The first line of the refusal, in words a user can act on (in English, the topic
+        too, as far as the glossary knows it)."""
         topic = self.topic or self.term
+        term = self.term
+        if english:
+            topic, term = english_of(topic), english_of(term)
         if self.check == "focus":
             return (msg.NO_TOPIC_EN if english else msg.NO_TOPIC).format(topic=topic)
         if self.check == "year":
-            when = self.term + ("年" if self.term[-1:].isdigit() and not english else "")
+            when = term + ("年" if term[-1:].isdigit() and not english else "")
             return (msg.NO_YEAR_EN if english else msg.NO_YEAR).format(topic=topic, when=when)
         if self.check == "place":
-            return (msg.NO_PLACE_EN if english else msg.NO_PLACE).format(place=self.term)
+            return (msg.NO_PLACE_EN if english else msg.NO_PLACE).format(place=term)
         if self.check == "practice":
-            return (msg.NO_PRACTICE_EN.format(place=self.term) if english else msg.NO_PRACTICE.format(topic=topic))
+            return (msg.NO_PRACTICE_EN.format(place=term) if english else msg.NO_PRACTICE.format(topic=topic))
         if self.check == "answer_type":
             zh, en = msg.SPAN_KIND.get(self.term, ("具体内容", "the detail asked"))
             return msg.NO_SPAN_EN.format(kind_en=en, topic=topic) if english else msg.NO_SPAN.format(kind=zh, topic=topic)

@@ -21,8 +21,12 @@ def to_simplified(text: str) -> str:
 
 
 def to_traditional(text: str) -> str:
-    """Simplified → Traditional (OpenCC ``s2t``), for answering a Traditional-script question."""
-    return _converter("s2t").convert(text) if text else text
+    """Simplified → Traditional, for answering a Traditional-script question.
+
+    OpenCC ``s2tw``: characters in the forms readers expect (為, 著, 內 — plain ``s2t``
+    gives the dictionary forms 爲, 着, 内), words left as written (软件 stays 軟件: the
+    answer quotes the document, it does not localise its vocabulary)."""
+    return _converter("s2tw").convert(text) if text else text
 
 
 def is_traditional(text: str) -> bool:

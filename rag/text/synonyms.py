@@ -8,7 +8,8 @@ from functools import lru_cache
 from importlib import resources
 
 from rag.text.normalize import fold_for_search
-from rag.text.places import places_in
+from rag.text.normalize import has_cjk
+from rag.text.places import PLACES, places_in
 from rag.text.tokenize import tokenize
 
 
@@ -41,6 +42,32 @@ def english_terms(text: str) -> list[tuple[str, ...]]:
     应用程序, 移动互联网应用): the alternatives one concept can be said with."""
     folded = fold_for_search(text)
     return [terms for pattern, terms in _english() if pattern.search(folded)]
+
+
+@lru_cache(maxsize=1)
+def _to_english() -> tuple[tuple[str, str], ...]:
+    """Chinese term → an English word for it, longest term first: the glossary read
+    backwards (its first English phrase for each term) and the place names."""
+    found: dict[str, str] = {}
+    for en, terms in _data().get("english", {}).items():
+        for zh in terms:
+            found.setdefault(zh, en)
+    for zh, spellings in PLACES.items():
+        found[zh] = spellings[0].title()
+    return tuple(sorted(found.items(), key=lambda kv: -len(kv[0])))
+
+
+def english_of(text: str) -> str:
+    """Chinese terms said in English where the glossary knows them (「上海房价」 → "Shanghai
+    house prices"); what it does not know stays as written. For English refusals, which
+    name the asked topic in the user's language."""
+    if not has_cjk(text):
+        return text
+    out = text
+    for zh, en in _to_english():
+        if zh in out:
+            out = out.replace(zh, f" {en} ")
+    return " ".join(out.split())
 
 
 def expand(query: str) -> list[str]:

@@ -6,7 +6,7 @@ mode indicator, and one real turn through `ChatApp.respond` over the bundled cor
 
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields as dc_fields, replace
 
 import re
 from pathlib import Path
@@ -21,7 +21,8 @@ from rag.types import Answer, Citation, Passage
 from tests.conftest import make_settings
 from ui import components as C
 from ui.app import ChatApp, Session, Turn, build_blocks, history_of, mount_options, render_chat
-from ui.i18n import EN, STRINGS, ZH
+from ui.i18n import EN, STRINGS, ZH, example_question, examples, strings
+from rag.text.normalize import has_cjk
 
 HOSTILE = '前文。<img src=x onerror="window.__xss=1"><script>alert(1)</script> ![p](http://127.0.0.1:9/t.png) 后文。'
 QUOTE = "常德市建立了13家线下智能养老服务站点。"
@@ -66,7 +67,7 @@ def test_hostile_passage_is_escaped_everywhere() -> None:
     a = Answer(answer=HOSTILE, refused=False, mode="extractive", citations=[c], passages=[p])
     for html in (C.answer_html(a, ZH), C.sources_panel([p], ZH), C.user_html(HOSTILE), C.progress_html([], HOSTILE, ZH)):
         no_tags_from(HOSTILE, html)
-    card = C.citation_card(c, [p], ZH)
+    card = C.citation_card([c], [p], ZH)
     assert "&lt;b&gt;标题&lt;/b&gt;" in card and "&lt;u&gt;机构&lt;/u&gt;" in card and "<b>" not in card
     # Markdown image syntax stays literal text (the chatbot renders with Markdown off).
     assert "![p](http://127.0.0.1:9/t.png)" in C.sources_panel([p], ZH)
@@ -84,7 +85,7 @@ def test_quote_found_by_citation_offsets_relative_to_the_passage() -> None:
     p = passage()
     span = C.locate_quote(citation(p), p)
     assert span is not None and p.text[span.start : span.end] == QUOTE
-    html = C.highlight(p.text, span, ZH)
+    html = C.highlight(p.text, [span], ZH)
     marked = re.search(r'<mark class="pq-quote">(.*?)</mark>', html)
     assert marked is not None
     inner = re.sub(r'<span class="pq-sr">.*?</span>', "", marked.group(1))
@@ -105,23 +106,23 @@ def test_quote_not_in_passage_is_said_not_guessed() -> None:
     c = citation(p)
     c.quote = "完全不同的一句话。"
     assert C.locate_quote(c, p) is None
-    card = C.citation_card(c, [p], ZH)
+    card = C.citation_card([c], [p], ZH)
     assert ZH.quote_missing in card and "完全不同的一句话。" in card
     assert "湖南常德" not in card  # nothing in the passage is highlighted as if cited
 
 
 def test_highlight_survives_traditional_display() -> None:
     p = passage()
-    html = C.highlight(p.text, C.locate_quote(citation(p), p), ZH, to_traditional)
+    html = C.highlight(p.text, [C.locate_quote(citation(p), p)], ZH, to_traditional)
     assert "養老" in html and "<mark" in html and "13家線下" in html
 
 
 def test_passage_line_breaks_are_single_br() -> None:
-    html = C.highlight("第一段。\n\n第二段。", None, ZH)
+    html = C.highlight("第一段。\n\n第二段。", [], ZH)
     assert html == "<p>第一段。</p><p>第二段。</p>"
     p = passage("甲。\n\n" + QUOTE)
-    assert "<br>" in C.highlight(p.text, C.locate_quote(citation(p), p), ZH) and "<br><br>" not in C.highlight(
-        p.text, C.locate_quote(citation(p), p), ZH
+    assert "<br>" in C.highlight(p.text, [C.locate_quote(citation(p), p)], ZH) and "<br><br>" not in C.highlight(
+        p.text, [C.locate_quote(citation(p), p)], ZH
     )
 
 
@@ -171,9 +172,40 @@ def test_refusal_is_said_in_words_and_fallback_is_shown() -> None:
     assert ZH.fallback_note in fell_back
 
 
-def test_ref_marks_become_superscripts() -> None:
+def test_ref_marks_become_buttons_named_in_words() -> None:
     html = C.answer_html(answer(), ZH)
-    assert '<sup class="pq-ref" aria-label="出处 1">[1]</sup>' in html
+    assert '<button type="button" class="pq-ref"><span class="pq-sr">查看出处 1</span>' in html
+    assert "pq-for-1" in html  # the card the marker opens
+
+
+def test_one_card_per_cited_spot_listing_its_sentences() -> None:
+    p = passage("甲句一。乙句二。丙句三。")
+    cites = [replace(citation(p, q), n=i) for i, q in enumerate(("甲句一。", "乙句二。", "丙句三。"), 1)]
+    other = replace(cites[0], n=4, doc_id="d2", chunk_id="c9", title="另一文件", section="第三条")
+    html = C.citation_cards(answer(p, citations=[*cites, other], passages=[p]), ZH)
+    assert html.count('<li class="pq-cite ') == 2
+    assert "pq-for-1 pq-for-2 pq-for-3" in html
+    # The three sentences are listed on the card, and all three are marked in the passage.
+    first, second = html.split('<li class="pq-cite ')[1:]
+    assert first.count('class="pq-quote-n"') == 3 and first.count('<mark class="pq-quote">') == 3
+    # The other document's passage is not at hand: said, and its quote shown as itself.
+    assert ZH.quote_missing in second and "pq-quote-n" not in second
+
+
+def test_an_introduction_without_a_section_does_not_say_unstated() -> None:
+    p = replace(passage(), section="")
+    html = C.citation_cards(answer(p, citations=[replace(citation(p), section="")]), ZH)
+    assert ZH.section_label not in html and ZH.unknown not in html
+
+
+def test_traditional_interface_strings_have_no_simplified_only_character() -> None:
+    hant = strings("zh", "traditional")
+    for f in dc_fields(hant):
+        value = getattr(hant, f.name)
+        assert to_traditional(value) == value, (f.name, value)
+    assert hant.section_label == "章節" and hant.html_lang == "zh-Hant"
+    assert all(to_traditional(x) == x for x in examples("zh", "traditional"))
+    assert all(not has_cjk(example_question(x)) for x in examples("en"))
 
 
 def test_mode_indicator(tmp_path: Path) -> None:
@@ -254,12 +286,12 @@ def test_a_thumb_is_stored_on_click_and_the_comment_completes_the_same_row(bundl
     store = FeedbackStore(settings.home / FEEDBACK_FILE)
 
     # 👎 on the first answer: written at once, before any comment (the tab may close now).
-    app.on_like(session, "zh", gr.LikeData(None, {"index": 1, "value": "", "liked": False}))
+    app.on_like(session, "zh", "simplified", gr.LikeData(None, {"index": 1, "value": "", "liked": False}))
     rows = store.list()
     assert len(rows) == 1 and rows[0]["rating"] == "down" and "13家" in rows[0]["answer"]
 
     # Changing one's mind, then commenting, updates that row instead of adding more.
-    app.on_like(session, "zh", gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
+    app.on_like(session, "zh", "simplified", gr.LikeData(None, {"index": 1, "value": "", "liked": True}))
     _, line, _, _ = app.submit_feedback(session, "up", "有用 13812345678", "zh")
     rows = store.list()
     assert ZH.feedback_thanks in line
@@ -267,9 +299,9 @@ def test_a_thumb_is_stored_on_click_and_the_comment_completes_the_same_row(bundl
     assert "13812345678" not in rows[0]["comment"]
 
     # A thumb on the second answer is a second row; clicking it again withdraws it.
-    app.on_like(session, "zh", gr.LikeData(None, {"index": 3, "value": "", "liked": True}))
+    app.on_like(session, "zh", "simplified", gr.LikeData(None, {"index": 3, "value": "", "liked": True}))
     assert len(store.list()) == 2
-    app.on_like(session, "zh", gr.LikeData(None, {"index": 3, "value": "", "liked": None}))
+    app.on_like(session, "zh", "simplified", gr.LikeData(None, {"index": 3, "value": "", "liked": None}))
     rows = store.list()
     assert len(rows) == 1 and "13家" in rows[0]["answer"]
 
