@@ -283,6 +283,7 @@ def start_reindex(state: ServerState) -> dict[str, Any]:
     job_id = uuid.uuid4().hex[:12]
     job: dict[str, Any] = {
         "id": job_id, "state": "queued", "stage": "", "done": 0, "total": 2, "report": None, "error": "",
+        "documents": {},  # doc_id -> reading | embedding | indexed | unchanged | withdrawn | failed
     }
     finished = [k for k, j in state.jobs.items() if j["state"] in ("done", "failed")]
     for old in finished[: max(0, len(state.jobs) - MAX_JOBS)]:
@@ -301,8 +302,9 @@ async def job_status(job_id: str, state: Admin) -> dict[str, Any]:
 
 
 def _run_reindex(state: ServerState, job: dict[str, Any]) -> None:
-    """Bundled (or configured) corpus first, then the uploads folder, under the ingest lock."""
-    indexer = Indexer(state.pipeline.index)
+    """Bundled (or configured) corpus first, then the uploads folder, under the ingest lock;
+    each document's state is kept in the job for the corpus page's per-document bars."""
+    indexer = Indexer(state.pipeline.index, on_document=job["documents"].__setitem__)
     try:
         with state.ingest_lock:
             job.update(state="running", stage="corpus")

@@ -60,6 +60,9 @@ HEAD = (
 #   reverse), never while an IME is composing — Enter then picks the characters;
 # - Esc inside the portal's iframe asks the parent page to close the panel (the key
 #   never reaches the parent by itself);
+# - keyboard order: each radio group is one Tab stop with arrow keys inside it (Gradio
+#   names every option apart), and Tab into a dropdown does not pop its list open over
+#   the labels below — ArrowDown, Enter or Space opens it, a click still does;
 # - the conversation scrolls to the start of the newest answer, not to the bottom,
 #   where the citation cards would push the direct answer out of view;
 # - on narrow screens (phones, the portal's panel) settings and filters start folded.
@@ -136,6 +139,29 @@ ON_LOAD_JS = r"""
         window.parent.postMessage({type: "policy-qa:close"}, "*");
       }
     });
+    const groups = () => {
+      for (const id of ["pq-lang", "pq-script", "pq-rating"]) {
+        document.querySelectorAll("#" + id + " input[type=radio]").forEach((i) => { if (i.name !== id) i.name = id; });
+      }
+    };
+    groups();
+    new MutationObserver(groups).observe(document.querySelector(".gradio-container") || document.body,
+                                         {subtree: true, childList: true});
+    let tabbing = false;
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key === "Tab") { tabbing = true; setTimeout(() => { tabbing = false; }, 200); }
+      const t = ev.target;
+      const closed = t && t.matches && t.matches("input[role=combobox]") && t.getAttribute("aria-expanded") !== "true";
+      if (closed && ["ArrowDown", "Enter", " "].includes(ev.key)) {
+        ev.preventDefault();
+        t.blur();
+        t.focus();  // a focus not reached by Tab: Gradio opens the list
+      }
+    }, true);
+    document.addEventListener("focus", (ev) => {
+      const t = ev.target;
+      if (tabbing && t && t.matches && t.matches("input[role=combobox]")) ev.stopImmediatePropagation();
+    }, true);
     const follow = () => {
       const chat = document.querySelector("#pq-chat");
       const rows = chat ? chat.querySelectorAll(".message-row") : [];

@@ -30,6 +30,9 @@ log = logging.getLogger(__name__)
 BUNDLED_ROOT = "bundled"
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+# (doc_id, state): "reading", then "unchanged" | "withdrawn" | "failed" | "embedding",
+# and "indexed" once its passages are stored. The corpus page draws a bar per document.
+DocumentProgress = Callable[[str, str], None]
 
 
 @dataclass
@@ -52,12 +55,20 @@ class IngestReport:
 class Indexer:
     """Writes documents into an `Index`."""
 
-    def __init__(self, index: Index, progress: bool = False, on_progress: Progress | None = None) -> None:
-        """``progress`` draws a terminal bar; ``on_progress(stage, done, total)`` reports to
-        a caller such as the admin API's re-index job."""
+    def __init__(
+        self, index: Index, progress: bool = False, on_progress: Progress | None = None,
+        on_document: DocumentProgress | None = None,
+    ) -> None:
+        """``progress`` draws a terminal bar; ``on_progress(stage, done, total)`` and
+        ``on_document(doc_id, state)`` report to a caller such as the admin API's re-index job."""
         self.index = index
         self.progress = progress
         self.on_progress = on_progress
+        self.on_document = on_document
+
+    def _said(self, doc_id: str, state: str) -> None:
+        if self.on_document is not None:
+            self.on_document(doc_id, state)
 
     # ---- entry points --------------------------------------------------------------
 
@@ -96,6 +107,7 @@ class Indexer:
         self._write(todo, root)
         for doc, _, existed in todo:
             (report.updated if existed else report.added).append(doc.meta.doc_id)
+            self._said(doc.meta.doc_id, "indexed")
         self._sync_vectors()
         self.index.refresh_lexical()
         report.chunks = self.index.docs.count_chunks()
@@ -134,9 +146,12 @@ class Indexer:
         seen: set[str] = set()
         todo: list[tuple[Document, list[Chunk], bool]] = []
         for entry in entries:
+            self._said(entry.meta.doc_id, "reading")
+        for entry in entries:
             doc_id = entry.meta.doc_id
             seen.add(doc_id)
             if doc_id in withdrawn:
+                self._said(doc_id, "withdrawn")
                 report.withdrawn.append(doc_id)
                 again = f"policy-qa ingest --restore {doc_id}" + ("" if root == BUNDLED_ROOT else f" {root}")
                 report.warnings.append(
@@ -148,19 +163,24 @@ class Indexer:
                 fixes = entry.fixes.read_bytes() if entry.fixes else b""
             except OSError as exc:
                 report.errors.append(f"{entry.path}: cannot read the file ({exc.strerror or exc})")
+                self._said(doc_id, "failed")
                 continue
             digest = self._content_hash(data, fixes, entry.meta)
             if known.get(doc_id) == digest:
                 report.unchanged.append(doc_id)
+                self._said(doc_id, "unchanged")
                 continue
             try:
                 doc, chunks = self._prepare(entry, data, digest)
             except LoadError as exc:
                 report.errors.append(str(exc))
+                self._said(doc_id, "failed")
                 continue
             except ValueError as exc:  # a reviewed fix no longer matches its source
                 report.errors.append(f"{entry.path}: {exc}")
+                self._said(doc_id, "failed")
                 continue
+            self._said(doc_id, "embedding")
             for off, excerpt in find_garbled(doc.text)[:3]:
                 report.warnings.append(f"{doc_id}: text looks garbled near offset {off}: {excerpt!r}")
             todo.append((doc, chunks, doc_id in known))
@@ -168,6 +188,7 @@ class Indexer:
         self._write(todo, root)
         for doc, _, existed in todo:
             (report.updated if existed else report.added).append(doc.meta.doc_id)
+            self._said(doc.meta.doc_id, "indexed")
 
         for doc_id in sorted(set(known) - seen):
             self.index.vectors.delete(docs.chunk_ids(doc_id))

@@ -182,6 +182,9 @@ def test_reindex_runs_as_a_job_while_the_chat_keeps_answering(admin_server: Live
     assert job["state"] == "done", job
     assert job["done"] == job["total"] and job["report"]["chunks"] > 0
     assert "digital-tech-urban-public-services" in job["report"]["unchanged"]
+    # Each document's own state, for the corpus page's bar per document.
+    assert job["documents"]["digital-tech-urban-public-services"] == "unchanged"
+    assert set(job["documents"].values()) <= {"unchanged", "indexed", "withdrawn", "failed"}
     assert missing.status_code == 404
 
 

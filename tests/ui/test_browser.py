@@ -602,6 +602,25 @@ def test_corpus_page_uploads_a_docx_that_the_chat_then_cites(browser: Any, serve
         pg.locator("#uploads .job button", has_text="清除").first.click()
         assert pg.locator("#uploads .job").count() == 0
 
+        # Withdraw a bundled document, restore it: its row comes back re-indexed, with its bar.
+        pg.on("dialog", lambda dialog: dialog.accept())
+        hangzhou = "#docs tbody tr[data-doc='hangzhou-chengshi-danao-tiaoli-2020']"
+        pg.locator(f"{hangzhou} button", has_text="撤下").click()
+        pg.wait_for_selector("#withdrawn li:has-text('杭州城市大脑')")
+        assert pg.locator(hangzhou).count() == 0
+        pg.locator("#withdrawn button", has_text="恢复").click()
+        pg.wait_for_function("() => document.querySelector('#reindex-msg').innerText.includes('重新索引完成')", timeout=300_000)
+        pg.wait_for_selector(hangzhou)
+        assert pg.locator(f"{hangzhou} td.indexing .state").inner_text() == "已更新"
+        assert pg.locator(f"{hangzhou} td.indexing progress").evaluate("b => b.value") == 3
+        # Re-index everything: a bar per document, and the upload is unchanged.
+        pg.click("#reindex")
+        pg.wait_for_function("() => document.querySelector('#reindex-msg').innerText.includes('重新索引完成')", timeout=300_000)
+        # (The hostile test document was ingested from another folder: no job touches it.)
+        shown = pg.locator("#docs tbody td.indexing progress:not([hidden])").evaluate_all("bs => bs.map(b => b.value)")
+        assert len(shown) == before and all(v == 3 for v in shown), shown  # 18 bundled + the upload
+        assert pg.locator("#docs tbody tr", has_text="青柳市数字助老服务办法").locator(".state").inner_text() == "无变化"
+
         chat = _open(browser, server)
         try:
             answer = _ask(chat, "青柳市建成了多少个数字助老服务驿站？")
@@ -611,3 +630,16 @@ def test_corpus_page_uploads_a_docx_that_the_chat_then_cites(browser: Any, serve
             chat.context.close()
     finally:
         context.close()
+
+
+def test_keyboard_radio_groups_are_one_tab_stop_and_tab_does_not_pop_dropdowns_open(page: Any) -> None:
+    active = "() => { const a = document.activeElement; return {group: a.closest('[id]').id, expanded: a.getAttribute('aria-expanded')}; }"
+    page.focus("#pq-lang input[value='zh']")
+    page.keyboard.press("Tab")
+    assert page.evaluate(active)["group"] == "pq-script"  # not the English option of the same group
+    page.focus("#pq-large input")
+    page.keyboard.press("Tab")
+    page.wait_for_timeout(300)
+    assert page.evaluate(active) == {"group": "pq-domain", "expanded": "false"}
+    page.keyboard.press("ArrowDown")  # asked for: the list opens
+    page.wait_for_function("() => document.activeElement.getAttribute('aria-expanded') === 'true'")

@@ -83,6 +83,12 @@
       tr.appendChild(el("td", {}, [(d.cities || []).join("、"), (d.domains || []).join("、")].filter(Boolean).join(" · ")));
       tr.appendChild(el("td", { class: "chunks" }, d.chunks));
       tr.appendChild(el("td", {}, d.status || ""));
+      var indexing = el("td", { class: "indexing" });
+      var bar = el("progress", { max: "3", value: "0", hidden: "" });
+      bar.setAttribute("aria-label", "《" + d.title + "》索引进度");
+      indexing.appendChild(bar);
+      indexing.appendChild(el("span", { class: "state" }, ""));
+      tr.appendChild(indexing);
       var actions = el("td", { class: "actions" });
       var remove = el("button", { type: "button", class: d.uploaded ? "danger" : "secondary" }, d.uploaded ? "删除" : "撤下");
       remove.setAttribute("aria-label", (d.uploaded ? "删除" : "撤下") + "《" + d.title + "》");
@@ -116,9 +122,11 @@
 
   async function restoreDoc(w, button) {
     button.disabled = true;
-    try { await follow(await api("POST", "/documents/" + encodeURIComponent(w.doc_id) + "/restore")); }
+    var job = null;
+    try { job = await follow(await api("POST", "/documents/" + encodeURIComponent(w.doc_id) + "/restore")); }
     catch (err) { say("恢复失败：" + err.message, true); }
     await refresh();
+    if (job) { showDocuments(job.documents); showErrors(job.report ? job.report.errors : []); }
   }
 
   function say(text, error) {
@@ -128,27 +136,62 @@
   }
 
   // ---- re-index: a background job, polled until it ends ------------------------------
+  // A document's bar: read (1 of 3), embedded (2), stored (3); its words say the rest.
+  var STEPS = { reading: [1, "读取中"], embedding: [2, "生成向量"], indexed: [3, "已更新"],
+                unchanged: [3, "无变化"], withdrawn: [3, "已撤下"], failed: [3, "失败"] };
+
+  function showDocuments(states) {
+    Object.keys(states || {}).forEach(function (id) {
+      var row = Array.from(document.querySelectorAll("#docs tbody tr")).find(function (r) { return r.getAttribute("data-doc") === id; });
+      if (!row) return;
+      var step = STEPS[states[id]] || [0, states[id]];
+      var bar = row.querySelector("td.indexing progress");
+      bar.hidden = false;
+      bar.value = step[0];
+      var words = row.querySelector("td.indexing .state");
+      words.textContent = step[1];
+      words.className = states[id] === "failed" ? "state error" : "state";
+    });
+  }
+
+  function showErrors(lines) {
+    var list = $("#errors");
+    (lines || []).forEach(function (line) {
+      var li = el("li", { class: "job failed" });
+      li.appendChild(el("span", { class: "name" }, line));
+      var clear = el("button", { type: "button", class: "secondary" }, "清除");
+      clear.setAttribute("aria-label", "清除这条错误：" + line.slice(0, 40));
+      clear.addEventListener("click", function () { li.remove(); });
+      li.appendChild(clear);
+      list.appendChild(li);
+    });
+  }
+
   async function follow(job) {
     var bar = $("#reindex-progress");
     bar.hidden = false;
     bar.max = job.total || 2;
     while (job.state === "queued" || job.state === "running") {
       bar.value = job.done || 0;
-      say("正在重新索引（" + (job.stage === "uploads" ? "上传的文件" : "内置资料") + "）…");
+      showDocuments(job.documents);
+      say("正在重新索引（" + (job.stage === "uploads" ? "上传的文件" : "语料目录") + "）…");
       await new Promise(function (ok) { setTimeout(ok, 400); });
       job = await api("GET", "/jobs/" + job.id);
     }
     bar.value = bar.max;
     if (job.state === "failed") say("重新索引失败：" + job.error, true);
-    else say("重新索引完成：" + (job.report ? job.report.chunks : 0) + " 段。");
+    else say("重新索引完成：资料库共 " + (job.report ? job.report.chunks : 0) + " 段。");
+    return job;
   }
 
   $("#reindex").addEventListener("click", async function () {
     var b = $("#reindex");
     b.disabled = true;
-    try { await follow(await api("POST", "/reindex")); } catch (err) { say("重新索引失败：" + err.message, true); }
+    var job = null;
+    try { job = await follow(await api("POST", "/reindex")); } catch (err) { say("重新索引失败：" + err.message, true); }
     b.disabled = false;
     await refresh();
+    if (job) { showDocuments(job.documents); showErrors(job.report ? job.report.errors : []); }
   });
 
   // ---- upload: one line per file, with its progress, its result or its error ----------
