@@ -61,6 +61,19 @@ class Pipeline:
             Indexer(self.index).ingest_bundled()
             return True
 
+    # A question the bundled corpus answers, asked once at server start (never logged).
+    WARM_UP_QUESTION = "常德建了多少家线下智能养老服务站点？"
+
+    def warm_up(self) -> None:
+        """Load what the first question would otherwise wait for (the embedding model, the
+        lexical index, the sentence vectors): one offline turn, its answer thrown away, so
+        the first user does not wait seconds for a short answer."""
+        q = self.WARM_UP_QUESTION
+        refs = self.searcher.references(q)
+        passages = self.retrieve(q, Filters.parse(None), refs=refs)
+        for _ in self.extractive.compose(Turn.read(q, q, refs, None), passages):
+            pass
+
     # ---- the steps -----------------------------------------------------------------
 
     def validate(self, question: str) -> str:

@@ -66,6 +66,11 @@ def _bootstrap(state: ServerState) -> None:
     state.bootstrap_state = "building"
     try:
         state.pipeline.ensure_index()
+        try:
+            # /readyz turns 200 once a question is answered at full speed, not seconds later.
+            state.pipeline.warm_up()
+        except Exception as exc:  # noqa: BLE001 - a slow first answer is no reason to stay unready
+            log.warning("warming up failed (%s: %s); the first question will load what it needs", type(exc).__name__, exc)
         state.bootstrap_state = "done"
     except Exception as exc:  # noqa: BLE001 - reported by /readyz; the process stays up
         state.bootstrap_error = str(exc) if isinstance(exc, PolicyQAError) else f"{type(exc).__name__}: {exc}"
@@ -79,7 +84,8 @@ def readiness(state: ServerState) -> dict[str, Any]:
     try:
         index.vectors.ping(raise_error=True)
         if state.bootstrap_state in ("pending", "building"):
-            return {"ready": False, "reason": "building the index from the bundled corpus (first start)"}
+            return {"ready": False, "reason": "building the index from the bundled corpus (first start) "
+                                              "and loading the models"}
         if state.bootstrap_state == "failed":
             return {"ready": False, "reason": f"building the index failed: {state.bootstrap_error}"}
         chunks = index.docs.count_chunks()
