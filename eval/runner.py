@@ -28,6 +28,7 @@ from rag.errors import InputError
 from rag.index.docstore import DocStore
 from rag.condense import condense
 from rag.pipeline import Pipeline, final_answer
+from rag.privacy import redact_values
 from rag.retrieve import Filters, fusion_weight
 from rag.types import DocumentMeta, Passage
 
@@ -318,7 +319,14 @@ def run(args: argparse.Namespace, base: Settings | None = None) -> dict[str, Any
 
 
 def _written(result: dict[str, Any], args: argparse.Namespace, base: Settings) -> dict[str, Any]:
-    """The results, also written to ``--out`` (default: the home's eval folder)."""
+    """The results, redacted, also written to ``--out`` (default: the home's eval folder).
+
+    Every run's file passes here, so this is where its texts are redacted: a dataset's
+    questions (often real users' questions turned test items), the answers and passages
+    quoted in misses, wrong answers and open items may hold an ID or phone number, and
+    result files are kept and shared. What is printed is the same redacted dict.
+    """
+    result = redact_values(result)
     out = args.out or base.home / "eval" / f"{datetime.now():%Y%m%d-%H%M%S}-{result['dataset']}-{args.mode}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")

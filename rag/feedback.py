@@ -2,7 +2,8 @@
 
 Everything is passed through :func:`rag.privacy.redact` before it is written, so the
 file under ``$POLICY_QA_HOME/feedback.sqlite`` never holds an ID, phone, bank card or
-e-mail that a user typed into a question or comment.
+e-mail that a user typed into a question or comment (full-width or spaced ones included)
+— nor one quoted in the answer or its citations.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rag.errors import InputError
-from rag.privacy import redact
+from rag.privacy import redact, redact_values
 
 FEEDBACK_FILE = "feedback.sqlite"
 RATINGS = ("up", "down")
@@ -76,8 +77,8 @@ class FeedbackStore:
             redact(question),
             redact(answer),
             redact(comment),
-            json.dumps(_redact_values(citations or []), ensure_ascii=False),
-            mode,
+            json.dumps(redact_values(citations or []), ensure_ascii=False),
+            redact(mode),  # a free string from the API: whatever a client puts there
         )
         with self._db() as db:
             cur = db.execute(
@@ -113,17 +114,6 @@ class FeedbackStore:
             db.row_factory = sqlite3.Row
             rows = db.execute("SELECT * FROM feedback ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
         return [{**dict(r), "citations": json.loads(r["citations"])} for r in rows]
-
-
-def _redact_values(value: Any) -> Any:
-    """Redact every string inside a JSON-like value (citation quotes, titles ...)."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, list):
-        return [_redact_values(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _redact_values(v) for k, v in value.items()}
-    return value
 
 
 __all__ = ["FeedbackStore", "FEEDBACK_FILE", "RATINGS"]
