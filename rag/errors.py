@@ -42,3 +42,11 @@ class HomeBusy(PolicyQAError):
     """Another process is writing the same embedded home (see rag/index/lock.py)."""
 
     exit_code = 2
+
+
+class IndexDamaged(StoreUnavailable):
+    """A file of the index cannot be read (truncated, overwritten, not a database).
+
+    The message names the file and the repair (``policy-qa ingest --rebuild``). A
+    `StoreUnavailable`, so the HTTP API answers 503 like for any store it cannot use.
+    """

@@ -7,15 +7,20 @@ Models load on first use, not at construction, so the CLI, tests and the UI star
 from __future__ import annotations
 
 import hashlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
 from langchain_core.embeddings import Embeddings
 
-from rag.errors import InputError
+from rag.errors import InputError, StoreUnavailable
+from rag.index.health import is_sqlite_damage
+
+log = logging.getLogger(__name__)
 
 
 class LocalEmbeddings(Embeddings):
@@ -153,16 +158,31 @@ class CachedEmbeddings(Embeddings):
         if db is None:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self._path, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, dim INT, data BLOB, PRIMARY KEY (model, hash))")
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("CREATE TABLE IF NOT EXISTS vec (model TEXT, hash TEXT, dim INT, data BLOB, PRIMARY KEY (model, hash))")
+            except sqlite3.DatabaseError:
+                db.close()
+                raise
             self._local.db = db
         return db
 
-    def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> list[list[float]]:
-        keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+    def _cached(self, unique: list[str]) -> dict[str, np.ndarray]:
+        """The cached vectors of ``unique`` text hashes; a damaged cache is set aside once."""
+        try:
+            return self._lookup(unique)
+        except sqlite3.DatabaseError as exc:
+            if not is_sqlite_damage(exc):
+                raise StoreUnavailable(f"cannot use the embedding cache {self._path}: {exc}") from None
+            self._set_aside(exc)
+        try:
+            return self._lookup(unique)
+        except sqlite3.DatabaseError as exc:
+            raise StoreUnavailable(f"cannot use the embedding cache {self._path}: {exc}") from None
+
+    def _lookup(self, unique: list[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}
         db = self._db()
-        unique = list(dict.fromkeys(keys))
         for i in range(0, len(unique), 500):
             part = unique[i : i + 500]
             rows = db.execute(
@@ -170,6 +190,27 @@ class CachedEmbeddings(Embeddings):
                 [self.name, *part],
             ).fetchall()
             found.update({h: np.frombuffer(b, dtype=np.float32) for h, b in rows})
+        return found
+
+    def _set_aside(self, exc: sqlite3.DatabaseError) -> None:
+        """A damaged cache is only a cache: move it aside and start an empty one, so the
+        rebuild that reads it goes on (embedding again what the shipped vectors lack)."""
+        db = getattr(self._local, "db", None)
+        if db is not None:
+            db.close()
+            self._local.db = None
+        aside = self._path.with_name(f"{self._path.name}.damaged-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}")
+        log.warning("the embedding cache %s is damaged (%s); moved it to %s and starting an empty one",
+                    self._path, exc, aside.name)
+        self._path.replace(aside)
+        for suffix in ("-wal", "-shm"):
+            self._path.with_name(self._path.name + suffix).unlink(missing_ok=True)
+
+    def embed_documents(self, texts: list[str], progress: Callable[[int], None] | None = None) -> list[list[float]]:
+        keys = [hashlib.sha256(t.encode()).hexdigest() for t in texts]
+        unique = list(dict.fromkeys(keys))
+        found = self._cached(unique)
+        db = self._db()
         if self.use_shipped and len(found) < len(unique):
             from rag.index.shipped import shipped
 

@@ -2,22 +2,44 @@
 
 The collection records which embedding model (and dimension) filled it; opening it with
 another model is refused, because mixing vector spaces silently ruins retrieval.
+
+The vectors are derived (from the document store, through the embedding cache), so an
+embedded store that cannot be read is reported as damaged with the one repair —
+``policy-qa ingest --rebuild``, which wipes it (`reset`) and fills it again.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import shutil
 import threading
+import uuid
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from rag.config import Settings
-from rag.errors import ModelMismatch, StoreUnavailable
+from rag.errors import IndexDamaged, ModelMismatch, PolicyQAError, StoreUnavailable
 from rag.index.embeddings import CachedEmbeddings
+from rag.index.health import (
+    REBUILD,
+    CachedCheck,
+    PartHealth,
+    files_under,
+    fingerprint,
+    short_reason,
+)
 from rag.ingest.tags import chunk_tags
 from rag.types import Chunk, DocumentMeta
 
+log = logging.getLogger(__name__)
+
 SCHEMA_VERSION = 1
+
+# How SQLite and the OS word a refused write (Chroma passes their messages through).
+_WRITE_REFUSED = re.compile(r"full|no space|read-?only|permission|denied", re.IGNORECASE)
 
 
 def chunk_metadata(chunk: Chunk, meta: DocumentMeta) -> dict[str, Any]:
@@ -52,22 +74,37 @@ class VectorStore:
         self._client = None
         self._collection = None
         self._lock = threading.Lock()
+        self._checked = CachedCheck()
+        self._note = ""  # what `reset` repaired, for health()
 
     # ---- connection ----------------------------------------------------------------
 
     @property
+    def folder(self) -> Path:
+        """Where the embedded store keeps its files (unused with a Chroma server)."""
+        return self.settings.index_dir / "chroma"
+
+    @property
     def where(self) -> str:
         c = self.settings.chroma
-        return f"Chroma server {c.host}:{c.port}" if c.host else f"embedded Chroma at {self.settings.index_dir / 'chroma'}"
+        return f"Chroma server {c.host}:{c.port}" if c.host else f"embedded Chroma at {self.folder}"
 
-    def _unavailable(self, exc: BaseException) -> StoreUnavailable:
+    def _unavailable(self, exc: BaseException, writing: bool = False) -> StoreUnavailable:
         c = self.settings.chroma
         if c.host:
             return StoreUnavailable(
                 f"cannot reach the Chroma server at {c.host}:{c.port} ({type(exc).__name__}); "
                 "start it (chroma run --host 127.0.0.1 --port PORT --path DIR) or unset POLICY_QA_CHROMA_HOST"
             )
-        return StoreUnavailable(f"cannot open the embedded Chroma store at {self.settings.index_dir / 'chroma'}: {exc}")
+        if isinstance(exc, OSError) or (writing and _WRITE_REFUSED.search(str(exc))):
+            # A full disk or a read-only home is no damage: wiping would not help.
+            return StoreUnavailable(f"cannot write the embedded Chroma store at {self.folder}: {short_reason(exc)}")
+        # Embedded, nothing between us and the files: a read that fails is a damaged store.
+        self._checked.forget()
+        return IndexDamaged(
+            f"the vector store under {self.folder} is damaged ({short_reason(exc)}); run `{REBUILD}` "
+            "to rebuild it from the embedding cache"
+        )
 
     def client(self):  # type: ignore[no-untyped-def]
         if self._client is None:
@@ -83,12 +120,13 @@ class VectorStore:
                             self.ping(raise_error=True)
                             self._client = chromadb.HttpClient(host=c.host, port=c.port, ssl=c.ssl, settings=cfg)
                         else:
-                            path = self.settings.index_dir / "chroma"
-                            path.mkdir(parents=True, exist_ok=True)
-                            self._client = chromadb.PersistentClient(path=str(path), settings=cfg)
+                            self.folder.mkdir(parents=True, exist_ok=True)
+                            self._client = chromadb.PersistentClient(path=str(self.folder), settings=cfg)
                     except StoreUnavailable:
                         raise
                     except Exception as exc:  # chromadb raises many types for "not there"
+                        if not c.host:
+                            _forget_embedded_system(self.folder)  # or the next try reuses the broken one
                         raise self._unavailable(exc) from exc
         return self._client
 
@@ -134,6 +172,35 @@ class VectorStore:
         self._collection = col
         return col
 
+    # ---- health --------------------------------------------------------------------
+
+    def probe(self) -> None:
+        """Read one stored vector and search with it: opening the collection reads its
+        SQLite file, the search its HNSW segment — where damage shows (a count does not)."""
+        col = self.collection()
+        try:
+            got = col.get(limit=1, include=["embeddings"])
+            if got["ids"]:
+                col.query(query_embeddings=[got["embeddings"][0]], n_results=1, include=["distances"])
+        except Exception as exc:
+            raise self._unavailable(exc) from exc
+
+    def health(self) -> PartHealth:
+        """Whether the collection answers; the embedded store is probed again only when
+        its files changed, a server on every call (a heartbeat and one small query)."""
+        if self.settings.chroma.host:
+            return self._health()
+        return self._checked.get(lambda: fingerprint(files_under(self.folder)), self._health)
+
+    def _health(self) -> PartHealth:
+        try:
+            self.probe()
+        except IndexDamaged as exc:
+            return PartHealth("vectors", self.where, "damaged", str(exc))
+        except PolicyQAError as exc:  # unreachable, or built with another model
+            return PartHealth("vectors", self.where, "unavailable", str(exc))
+        return PartHealth("vectors", self.where, "ok", self._note)
+
     def langchain(self):  # type: ignore[no-untyped-def]
         """The same collection as a LangChain vector store (for LangChain users)."""
         from langchain_chroma import Chroma
@@ -158,7 +225,7 @@ class VectorStore:
                     embeddings=vectors[part],
                 )
         except Exception as exc:
-            raise self._unavailable(exc) from exc
+            raise self._unavailable(exc, writing=True) from exc
 
     def delete(self, ids: list[str]) -> None:
         if not ids:
@@ -168,16 +235,52 @@ class VectorStore:
             for i in range(0, len(ids), 500):
                 col.delete(ids=ids[i : i + 500])
         except Exception as exc:
-            raise self._unavailable(exc) from exc
+            raise self._unavailable(exc, writing=True) from exc
 
-    def reset(self) -> None:
-        """Drop the collection (for --rebuild or a model change)."""
-        client = self.client()
+    def reset(self) -> str:
+        """Drop the collection (for --rebuild or a model change). An embedded store that
+        cannot be read is wiped instead: returns what was repaired then, else ""."""
+        from chromadb.errors import NotFoundError
+
+        if not self.settings.chroma.host:
+            try:
+                self.probe()
+            except IndexDamaged as exc:
+                return self._wipe(exc)
+            except ModelMismatch:
+                pass  # the usual reason to rebuild: dropped below
         try:
-            client.delete_collection(self.settings.chroma.collection)
-        except Exception:
-            pass  # not there: nothing to drop
+            self.client().delete_collection(self.settings.chroma.collection)
+        except (NotFoundError, ValueError):
+            pass  # not there: nothing to drop (older Chroma says so with a ValueError)
+        except Exception as exc:
+            if self.settings.chroma.host:
+                raise self._unavailable(exc) from exc
+            return self._wipe(exc)
         self._collection = None
+        self._checked.forget()
+        return ""
+
+    def _wipe(self, exc: BaseException) -> str:
+        """Delete the embedded store's folder and every handle on it; ingest fills it again."""
+        reason = short_reason(exc.__cause__ or exc) if isinstance(exc, IndexDamaged) else short_reason(exc)
+        with self._lock:
+            if self._client is not None:
+                try:
+                    self._client.close()
+                except Exception as exc_close:  # noqa: BLE001 - a damaged store may not even close
+                    log.debug("closing the damaged Chroma client failed: %s", exc_close)
+            self._client = self._collection = None
+            _forget_embedded_system(self.folder)
+            # Renamed first, so a crash mid-delete leaves no half store where Chroma looks.
+            if self.folder.exists():
+                gone = self.folder.with_name(f"{self.folder.name}.damaged-{uuid.uuid4().hex[:8]}")
+                self.folder.rename(gone)
+                shutil.rmtree(gone, ignore_errors=True)
+        self._checked.forget()
+        # Said once, by the caller (`ingest --rebuild` prints it), not logged as well.
+        self._note = f"the vector store under {self.folder} was damaged ({reason}); rebuilt it from the embedding cache"
+        return self._note
 
     # ---- reading -------------------------------------------------------------------
 
@@ -194,7 +297,10 @@ class VectorStore:
         out: set[str] = set()
         offset = 0
         while True:
-            got = col.get(include=[], limit=5000, offset=offset)
+            try:
+                got = col.get(include=[], limit=5000, offset=offset)
+            except Exception as exc:
+                raise self._unavailable(exc) from exc
             out.update(got["ids"])
             if len(got["ids"]) < 5000:
                 return out
@@ -218,3 +324,18 @@ class VectorStore:
         except Exception as exc:
             raise self._unavailable(exc) from exc
         return {cid: np.asarray(v, dtype=np.float32) for cid, v in zip(got["ids"], got["embeddings"])}
+
+
+def _forget_embedded_system(folder: Path) -> None:
+    """Drop chromadb's cached in-process system for ``folder``. chromadb keeps one per
+    path and hands it to every later client, even when starting it failed (a damaged
+    SQLite file): without this, the store could not be reopened after a repair."""
+    try:
+        from chromadb.api.shared_system_client import SharedSystemClient
+
+        system = SharedSystemClient._identifier_to_system.pop(str(folder), None)
+        SharedSystemClient._identifier_to_refcount.pop(str(folder), None)
+        if system is not None:
+            system.stop()
+    except Exception as exc:  # noqa: BLE001 - a private API of chromadb 1.x: best effort
+        log.debug("could not drop chromadb's cached system for %s: %s", folder, exc)
