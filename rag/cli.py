@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import InputError, PolicyQAError
+from rag.privacy import install_log_redaction, redact
 
 
 def _filters(pairs: list[str] | None) -> dict[str, str]:
@@ -38,14 +39,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     settings = get_settings()
     with exclusive_home(settings, "policy-qa ingest"):
         index = Index(settings)
+        indexer = Indexer(index, progress=sys.stderr.isatty() or args.progress)
+        # The repair comes first: --restore and the ingest need a document store that reads.
+        repair = indexer.rebuild() if args.rebuild else None
         for doc_id in args.restore or []:
             if not index.docs.restore(doc_id):
                 withdrawn = ", ".join(index.docs.withdrawn()) or "none"
                 raise InputError(f"--restore {doc_id}: not a withdrawn document (withdrawn: {withdrawn})")
-        indexer = Indexer(index, progress=sys.stderr.isatty() or args.progress)
-        if args.rebuild:
-            indexer.rebuild()
         report = indexer.ingest_paths([Path(p) for p in args.paths]) if args.paths else indexer.ingest_bundled()
+        if repair is not None:
+            report = repair.followed_by(report)
     if args.json:
         _print_json(report.public())
     else:
@@ -190,7 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("ingest", help="index the bundled corpus, or the given files/folders (incremental)")
     s.add_argument("paths", nargs="*", help="files or folders (.txt .md .html .pdf .docx; a folder may hold manifest.toml)")
-    s.add_argument("--rebuild", action="store_true", help="drop the index first and build it anew")
+    s.add_argument("--rebuild", action="store_true",
+                   help="rebuild the vectors and the keyword index; a damaged document store is set aside and "
+                        "its documents ingested again")
     s.add_argument("--restore", action="append", metavar="DOC_ID", help="index a withdrawn document again (repeatable)")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--progress", action="store_true", help="show a progress bar even when not on a terminal")
@@ -244,12 +249,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)  # argparse exits 2 with a usage line on bad usage
     logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    # Before anything logs: with --debug every library logs, and a question (or an error
+    # quoting it) must reach stderr redacted whichever logger prints it.
+    install_log_redaction()
     try:
         return int(args.func(args) or 0)
     except PolicyQAError as exc:
         if args.debug:
             raise
-        print(f"policy-qa: error: {exc}", file=sys.stderr)
+        print(f"policy-qa: error: {redact(str(exc))}", file=sys.stderr)  # errors may quote the input
         return exc.exit_code
     except KeyboardInterrupt:
         return 130

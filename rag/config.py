@@ -50,6 +50,42 @@ class ChunkSettings(BaseModel):
     )
 
 
+class IngestSettings(BaseModel):
+    """Limits on one file while it is read (admin uploads and `policy-qa ingest`).
+
+    Checked as the file is read, not afterwards, so a hostile file (a zip bomb, a .docx
+    of two million empty paragraphs) is refused in moments with little memory; the
+    refusal names the limit's variable, e.g. POLICY_QA_INGEST_MAX_PARAGRAPHS. The
+    defaults are far above real documents: the longest national law, the Civil Code, is
+    about 110,000 characters in 3,800 lines.
+    """
+
+    max_file_mb: int = Field(
+        200, ge=1, description="Largest file read, in MB; admin uploads stop earlier (POLICY_QA_SERVER_MAX_UPLOAD_MB)."
+    )
+    max_chars: int = Field(
+        5_000_000, ge=1000, description="Most characters of text one file may give (about 45 times the Civil Code)."
+    )
+    max_paragraphs: int = Field(
+        200_000,
+        ge=100,
+        description="Most paragraphs in one file: Word paragraphs (table cells included), HTML blocks, text lines.",
+    )
+    max_pages: int = Field(2000, ge=1, description="Most pages of one PDF (a statistical yearbook has about 1,000).")
+    max_seconds: float = Field(
+        120.0, gt=0, description="Longest time spent reading one file; past it the file is refused."
+    )
+    max_unpacked_mb: int = Field(
+        200, ge=1, description="Largest unpacked size of a .docx (a zip): all its parts together, in MB."
+    )
+    max_compression_ratio: int = Field(
+        500,
+        ge=10,
+        description="Largest unpacked-to-packed ratio of a .docx part over 1 MB. Text parts pack about 15:1, an "
+        "empty table about 190:1; deflate tops out near 1030:1, where zip bombs sit.",
+    )
+
+
 class ChromaSettings(BaseModel):
     """Vector store. Embedded under POLICY_QA_HOME unless a server host is given."""
 
@@ -107,6 +143,12 @@ class LLMSettings(BaseModel):
     timeout_s: float = Field(20.0, gt=0, description="Seconds before a request counts as failed.")
     max_retries: int = Field(1, ge=0, le=5, description="Retries after a failed request.")
     temperature: float = Field(0.1, ge=0, le=2, description="Sampling temperature.")
+    breaker_failures: int = Field(
+        3, ge=1, description="Consecutive failed calls after which the LLM is skipped for a cool-down."
+    )
+    breaker_cooldown_s: float = Field(
+        60.0, gt=0, description="Seconds answers stay extractive after the LLM kept failing."
+    )
 
 
 class ServerSettings(BaseModel):
@@ -119,6 +161,20 @@ class ServerSettings(BaseModel):
         default_factory=list, description="Portal origins allowed to call the API and frame the UI."
     )
     max_upload_mb: int = Field(20, ge=1, description="Largest upload accepted, in MB.")
+    max_body_kb: int = Field(
+        512, ge=16, description="Largest request body of the chat and feedback API, in KB (uploads excepted)."
+    )
+    max_history_turns: int = Field(40, ge=0, description="Most earlier turns a chat request may carry.")
+    max_turn_chars: int = Field(4000, ge=100, description="Longest earlier turn a chat request may carry.")
+    max_concurrent: int = Field(
+        2, ge=1, description="Questions answered at once; the pipeline is CPU-bound, so about the core count."
+    )
+    max_queue: int = Field(
+        32, ge=0, description="Questions that may wait for a free slot; beyond that the answer is 503 + Retry-After."
+    )
+    queue_timeout_s: float = Field(
+        30.0, gt=0, description="Longest wait for a free slot before the answer is 503 + Retry-After."
+    )
 
 
 class Settings(BaseSettings):
@@ -147,6 +203,7 @@ class Settings(BaseSettings):
 
     embedding: EmbeddingSettings = EmbeddingSettings()
     chunk: ChunkSettings = ChunkSettings()
+    ingest: IngestSettings = IngestSettings()
     chroma: ChromaSettings = ChromaSettings()
     retrieve: RetrieveSettings = RetrieveSettings()
     answer: AnswerSettings = AnswerSettings()
@@ -168,7 +225,9 @@ class Settings(BaseSettings):
 
     def fingerprint(self) -> str:
         """Short hash of every setting that changes results (secrets excluded)."""
-        data = self.model_dump(mode="json", exclude={"home": True, "cache_dir": True, "llm": {"api_key"}, "server": True})
+        # The ingest limits decide whether a file is read, never what a read file gives.
+        excluded = {"home": True, "cache_dir": True, "llm": {"api_key"}, "server": True, "ingest": True}
+        data = self.model_dump(mode="json", exclude=excluded)
         blob = json.dumps(data, sort_keys=True, ensure_ascii=False)
         return hashlib.sha256(blob.encode()).hexdigest()[:12]
 

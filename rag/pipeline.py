@@ -30,6 +30,7 @@ from rag.index.index import Index
 from rag.ingest.indexer import Indexer
 from rag.locator import cite
 from rag.retrieve import Filters, References, Searcher
+from rag.text.normalize import repair_input
 from rag.text.script import to_traditional
 from rag.types import Answer, AnswerEvent, Event, Mode, Passage, PassagesEvent, StatusEvent, TokenEvent
 
@@ -52,7 +53,14 @@ class Pipeline:
     # ---- setup ---------------------------------------------------------------------
 
     def ensure_index(self) -> bool:
-        """Build the index from the bundled corpus when the home is empty. True if it did."""
+        """Build the index from the bundled corpus when the home is empty. True if it did.
+
+        First the integrity check of every persisted part (`Index.check`): a damaged
+        document or vector store raises `IndexDamaged` with the file and the repair, here
+        at start rather than as a failure of each question. A damaged keyword index is
+        no error: it is rebuilt from the documents when first used.
+        """
+        self.index.check()
         if not self.index.is_empty():
             return False
         with self._bootstrap_lock:
@@ -77,7 +85,9 @@ class Pipeline:
     # ---- the steps -----------------------------------------------------------------
 
     def validate(self, question: str) -> str:
-        q = (question or "").strip()
+        # Repaired, not refused: a stray surrogate pasted from a broken editor should not
+        # cost the user the question (and must never reach the embedding model).
+        q = repair_input(question or "").strip()
         if not q:
             raise InputError("the question is empty; type a question, e.g. 常德建了多少家智能养老服务站点？")
         if len(q) > self.settings.max_question_chars:
@@ -100,6 +110,7 @@ class Pipeline:
     ) -> Iterator[Event]:
         """The events of one turn; see the module docstring."""
         q = self.validate(question)
+        history = [{**t, "content": repair_input(str(t.get("content", "")))} for t in history]
         flt = filters if isinstance(filters, Filters) else Filters.parse(filters)
         if self.settings.log_questions:
             log.info("question: %s", q)

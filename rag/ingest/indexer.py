@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rag.errors import InputError, LoadError
+from rag.errors import InputError, LoadError, PolicyQAError
 from rag.index.index import Index
 from rag.index.store import chunk_metadata
 from rag.ingest.chunk import CHUNKER_VERSION, chunk_document, embedding_text
@@ -28,6 +28,9 @@ from rag.types import Chunk, Document, DocumentMeta
 log = logging.getLogger(__name__)
 
 BUNDLED_ROOT = "bundled"
+# $POLICY_QA_HOME/uploads: the admin API's uploads and the manifest it keeps for them
+# (ui/admin.py); a rebuilt document store takes them back from there.
+UPLOADS_DIR = "uploads"
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 # (doc_id, state): "reading", then "unchanged" | "withdrawn" | "failed" | "embedding",
@@ -50,6 +53,21 @@ class IngestReport:
 
     def public(self) -> dict[str, object]:
         return self.__dict__.copy()
+
+    def followed_by(self, later: IngestReport) -> IngestReport:
+        """This run and a later one as one report (``ingest --rebuild``'s repair, then the
+        ingest): a document the first added counts as added, not as unchanged."""
+        first = set(self.added) | set(self.updated)
+        return IngestReport(
+            added=self.added + later.added,
+            updated=self.updated + [d for d in later.updated if d not in first],
+            removed=self.removed + later.removed,
+            unchanged=[d for d in later.unchanged if d not in first],
+            withdrawn=sorted(set(self.withdrawn) | set(later.withdrawn)),
+            errors=self.errors + later.errors,
+            warnings=self.warnings + [w for w in later.warnings if w not in self.warnings],
+            chunks=later.chunks,
+        )
 
 
 class Indexer:
@@ -113,11 +131,71 @@ class Indexer:
         report.chunks = self.index.docs.count_chunks()
         return report
 
-    def rebuild(self) -> None:
-        """Forget everything indexed (vector collection, documents, BM25)."""
-        self.index.vectors.reset()
-        for doc_id in list(self.index.docs.hashes()):
-            self.index.docs.delete(doc_id)
+    def rebuild(self) -> IngestReport:
+        """``ingest --rebuild``: rebuild what is derived, repair what is not.
+
+        The vectors and the BM25 index are dropped (a damaged embedded Chroma folder is
+        wiped) and come back at the end of the next ingest: the vectors from the
+        embedding cache, BM25 from the document store. The document store is the source
+        of truth and is kept — documents from every source stay indexed — unless it is
+        damaged: then it is moved aside and filled again from its sources. Returns what
+        the repair ingested, with one warning line per repair.
+        """
+        report = IngestReport()
+        docs = self.index.docs
+        damage = docs.check()
+        note = self.index.vectors.reset()
+        if note:
+            report.warnings.append(note)
+        self.index.lexical.drop()
+        mirrored = docs.sources()
+        if damage is not None:
+            moved = docs.move_aside()
+            docs.adopt(mirrored)
+            roots = list(mirrored.roots) if mirrored is not None else [BUNDLED_ROOT]
+            uploads = self.index.settings.home / UPLOADS_DIR
+            if (uploads / MANIFEST_NAME).exists():
+                roots.append(str(uploads.resolve()))
+            done = self._ingest_roots(roots, report)
+            line = f"the document store {docs.path} was damaged ({damage}): moved it to {moved.name} and rebuilt it {done}"
+            if mirrored is None:
+                line += "; files and folders once ingested by path are not known without it: ingest them again"
+            report.warnings.append(line)
+        elif mirrored is not None and (missing := sorted(set(mirrored.roots) - set(docs.roots()))):
+            # Listed but not in the store: a rebuild of a damaged store was cut short. Finish it.
+            done = self._ingest_roots(missing, report)
+            report.warnings.append(f"an earlier rebuild of the document store {docs.path} was cut short: finished it {done}")
+        return report
+
+    def _ingest_roots(self, roots: list[str], report: IngestReport) -> str:
+        """Ingest each root again into ``report``; says in words what came back ("from …")
+        and what could not. Only the bundled corpus and absolute paths can be read again: texts
+        ingested without a file (evaluation sets, API payloads) have a bare name for a root."""
+        uploads = str((self.index.settings.home / UPLOADS_DIR).resolve())
+        rebuilt: list[str] = []
+        lost: list[str] = []
+        before = len(report.added)
+        for root in dict.fromkeys(roots):
+            name = {BUNDLED_ROOT: "the bundled corpus", uploads: "the uploads folder"}.get(root, root)
+            path = Path(root)
+            if root != BUNDLED_ROOT and not (path.is_absolute() and path.exists()):
+                lost.append(f"{root} (no longer there)" if path.is_absolute() else f"{root!r} (texts, not files)")
+                continue
+            try:
+                part = self.ingest_bundled() if root == BUNDLED_ROOT else self.ingest_paths([path])
+            except PolicyQAError as exc:
+                lost.append(f"{name} ({exc})")
+                continue
+            report.added.extend(part.added + part.updated)
+            report.withdrawn.extend(part.withdrawn)
+            report.errors.extend(part.errors)
+            report.chunks = part.chunks
+            rebuilt.append(name)
+        self.index.docs.settle()
+        said = f"from {', '.join(rebuilt) or 'nothing'} ({len(report.added) - before} documents)"
+        if lost:
+            said += f"; could not rebuild what came from {', '.join(lost)}: ingest those again"
+        return said
 
     def remove(self, doc_id: str, withdraw: bool = False) -> bool:
         """Delete one document and its chunks; False when it was not indexed.

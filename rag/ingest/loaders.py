@@ -6,27 +6,39 @@ can build a heading tree without knowing where the text came from.
 
 Anything a user can fix (wrong type, encrypted, damaged, scanned, unknown encoding) is raised as
 :class:`~rag.errors.LoadError` with a one-line reason that says what to do.
+
+Every loader enforces the limits of ``settings.ingest`` (paragraphs, characters, pages, unpacked
+size, time) *while* it reads, so a hostile file is refused at the first limit it passes, before
+its content is in memory; the reason names the setting that raises the limit.
 """
 
 from __future__ import annotations
 
 import copy
 import io
+import os
+import posixpath
 import re
+import time
+import zipfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePath
+from typing import NoReturn
 
 import charset_normalizer
 import docx
 import lxml.html
 import pypdf
 import trafilatura
+from docx.document import Document as WordDocument
+from docx.oxml.parser import element_class_lookup
 from docx.table import Table
 from docx.text.paragraph import Paragraph
 from lxml import etree
 
+from rag.config import IngestSettings, get_settings
 from rag.errors import LoadError
 
 __all__ = [
@@ -48,6 +60,84 @@ class LoadedText:
     """A title the file states (HTML ``<title>``/``<h1>``, DOCX title, Markdown ``# ``)."""
     source_format: str
     """One of ``"txt"``, ``"md"``, ``"html"``, ``"pdf"``, ``"docx"``."""
+
+
+# --------------------------------------------------------------------------------------------
+# Limits
+# --------------------------------------------------------------------------------------------
+
+# Read unit of streamed parts: small enough that the deadline is looked at often, large enough
+# that the per-chunk cost is noise.
+_CHUNK_BYTES = 64 * 1024
+# lxml keeps 120-160 bytes per element, so this many in one tree is already a few hundred MB.
+# It bounds what no user-facing limit does: one Word table (or a .docx's other parts together,
+# or one HTML page) made of millions of empty elements. A real paragraph has tens of elements,
+# a 5,000-row table under a million. In .docx parts it is applied to the count of "<", which
+# no element lacks, as counting bytes runs at C speed and counting parsed elements does not.
+_MAX_ELEMENTS = 2_000_000
+_MB = 1024 * 1024
+_RAISE = "split the document or raise the limit"
+
+
+class _Budget:
+    """What one file may still use, counted while it is read: paragraphs, characters, time.
+
+    python-docx, pypdf, lxml and trafilatura run in the caller's thread (the admin API reads
+    uploads in a worker thread), where nothing can stop them from outside; so the loaders
+    look at the deadline between chunks, blocks and pages, and no single step they take
+    between two looks can grow with the file beyond the other limits.
+    """
+
+    def __init__(self, name: str, limits: IngestSettings) -> None:
+        self.name = name
+        self.limits = limits
+        self.deadline = time.monotonic() + limits.max_seconds
+        self.paragraphs = 0
+        self.chars = 0
+        self.unpacked = 0
+
+    def refuse(self, reason: str) -> NoReturn:
+        raise LoadError(self.name, reason)
+
+    def add_paragraphs(self, n: int = 1) -> None:
+        self.paragraphs += n
+        if self.paragraphs > self.limits.max_paragraphs:
+            self.refuse(
+                f"more than the {self.limits.max_paragraphs:,}-paragraph limit "
+                f"(POLICY_QA_INGEST_MAX_PARAGRAPHS); {_RAISE}"
+            )
+
+    def add_chars(self, n: int) -> None:
+        self.chars += n
+        if self.chars > self.limits.max_chars:
+            self.refuse_chars()
+
+    def refuse_chars(self) -> NoReturn:
+        self.refuse(f"more than the {self.limits.max_chars:,}-character limit (POLICY_QA_INGEST_MAX_CHARS); {_RAISE}")
+
+    def check_pages(self, pages: int) -> None:
+        if pages > self.limits.max_pages:
+            self.refuse(
+                f"{pages:,} pages, more than the {self.limits.max_pages:,}-page limit "
+                "(POLICY_QA_INGEST_MAX_PAGES); split the PDF or raise the limit"
+            )
+
+    def add_unpacked(self, n: int) -> None:
+        self.unpacked += n
+        if self.unpacked > self.limits.max_unpacked_mb * _MB:
+            self.refuse_unpacked()
+
+    def refuse_unpacked(self) -> NoReturn:
+        self.refuse(
+            f"unpacks to more than the {self.limits.max_unpacked_mb:,} MB limit (POLICY_QA_INGEST_MAX_UNPACKED_MB); "
+            "a zip bomb, or re-save it in Word"
+        )
+
+    def check_time(self) -> None:
+        if time.monotonic() > self.deadline:
+            self.refuse(
+                f"not read within the {self.limits.max_seconds:g}-second limit (POLICY_QA_INGEST_MAX_SECONDS); {_RAISE}"
+            )
 
 
 # --------------------------------------------------------------------------------------------
@@ -230,14 +320,31 @@ def _normalize_newlines(text: str) -> str:
 _MARKDOWN_H1 = re.compile(r"^#[ \t]+(.+?)[ \t]*#*[ \t]*$", re.MULTILINE)
 
 
-def _load_txt(data: bytes, name: str) -> LoadedText:
-    return LoadedText(text=decode_text(data, name=name), title=None, source_format="txt")
+def _load_txt(data: bytes, name: str, budget: _Budget) -> LoadedText:
+    return LoadedText(text=_decode_counted(data, name, budget), title=None, source_format="txt")
 
 
-def _load_markdown(data: bytes, name: str) -> LoadedText:
-    text = decode_text(data, name=name)
+def _load_markdown(data: bytes, name: str, budget: _Budget) -> LoadedText:
+    text = _decode_counted(data, name, budget)
     match = _MARKDOWN_H1.search(text)
     return LoadedText(text=text, title=match.group(1) if match else None, source_format="md")
+
+
+def _decode_counted(data: bytes, name: str, budget: _Budget) -> str:
+    """`decode_text`, refused past the character or paragraph (non-empty line) limit."""
+    # No encoding read here takes more than 4 bytes a character, and "\r\n" becomes one: past
+    # 8 bytes per allowed character the text is too long in any encoding, so skip decoding it.
+    if len(data) > 8 * budget.limits.max_chars:
+        budget.refuse_chars()
+    text = decode_text(data, name=name)
+    budget.add_chars(len(text))
+    budget.check_time()
+    lines = text.count("\n") + 1
+    if lines > budget.limits.max_paragraphs:
+        # Only then count exactly: blank lines separate paragraphs, they are not ones.
+        lines = sum(1 for line in text.split("\n") if line.strip())
+    budget.add_paragraphs(lines)
+    return text
 
 
 # --------------------------------------------------------------------------------------------
@@ -259,25 +366,84 @@ _BLOCK_TAGS = frozenset(
 )
 
 
-def _load_html(data: bytes, name: str) -> LoadedText:
-    tree = _parse_html(_decode_html(data, name))
+# trafilatura's time grows faster than the page, in one call the deadline cannot interrupt
+# (measured on 2 cores): 2.7 s for 20,000 paragraphs, 13 s for 50,000; 2.2 s for a law of
+# 3,700 paragraphs in 26,000 elements (Word's HTML, a <span> per run), 59 s for 1,000
+# paragraphs of 100 <span>s each. A page past these bounds is a document saved as HTML, not
+# an article among page furniture, and its plain text is the reading.
+_TRAFILATURA_MAX_BLOCKS = 20_000
+_TRAFILATURA_MAX_TAGS = 60_000  # "<" in the page: about 30,000 elements
+
+
+def _load_html(data: bytes, name: str, budget: _Budget) -> LoadedText:
+    html = _decode_html(data, name)
+    blocks, tags = _count_html_blocks(html, budget)
+    tree = _parse_html(html)
     if tree is None:
         return LoadedText(text="", title=None, source_format="html")
     title = _html_title(tree)
     # Drop page furniture ourselves first: with favor_recall, trafilatura keeps <header> text
     # of long pages and whole <nav> bars of short ones.
     _drop_boilerplate(tree)
-    text = trafilatura.extract(
-        copy.deepcopy(tree),  # trafilatura prunes the tree it is given; keep ours for the fallback
-        output_format="markdown",
-        include_tables=True,
-        include_comments=False,  # reader comments under an article are not the policy text
-        favor_recall=True,
-    )
+    text = None
+    if blocks <= _TRAFILATURA_MAX_BLOCKS and tags <= _TRAFILATURA_MAX_TAGS:
+        text = trafilatura.extract(
+            copy.deepcopy(tree),  # trafilatura prunes the tree it is given; keep ours for the fallback
+            output_format="markdown",
+            include_tables=True,
+            include_comments=False,  # reader comments under an article are not the policy text
+            favor_recall=True,
+        )
+        budget.check_time()
     if not text or not text.strip():
         # trafilatura gives up on some short pages (a notice with one paragraph).
         text = _plain_html_text(tree)
     return LoadedText(text=_normalize_newlines(text).strip(), title=title, source_format="html")
+
+
+def _count_html_blocks(html: str, budget: _Budget) -> tuple[int, int]:
+    """Stream the page once, counting its blocks as paragraphs and its tags; (blocks, tags).
+
+    lxml.html builds the whole tree in one call nothing can interrupt, so this pass refuses
+    an oversized page first. lxml hands over only the ends of block elements (filtered in C)
+    and each is freed when read; the tags ("<", which no element lacks) are counted in the
+    raw bytes before they are parsed, which bounds what the tree holds between two blocks.
+    Text is counted only where a block starts; `load_bytes` counts all of it once read.
+    """
+    # Explicit UTF-8: the page is decoded already, and a stale <meta charset> must not re-decode it.
+    parser = etree.HTMLPullParser(events=("end",), tag=_BLOCK_TAGS, encoding="utf-8", no_network=True)
+    data = html.encode("utf-8")
+    blocks = tags = 0
+    for offset in range(0, len(data), _CHUNK_BYTES):
+        chunk = data[offset : offset + _CHUNK_BYTES]
+        tags += chunk.count(b"<")
+        if tags > _MAX_ELEMENTS:
+            budget.refuse(f"more than {_MAX_ELEMENTS:,} HTML tags, not a readable page; save its text as .txt")
+        parser.feed(chunk)
+        found = chars = 0
+        for _, element in parser.read_events():
+            found += 1
+            if element.text:
+                chars += len(element.text.strip())
+            _drop_finished(element)
+        blocks += found
+        budget.add_paragraphs(found)
+        budget.add_chars(chars)
+        budget.check_time()
+    try:
+        parser.close()
+    except etree.XMLSyntaxError:
+        pass  # an empty page; _parse_html says so
+    return blocks, tags
+
+
+def _drop_finished(element: etree._Element) -> None:
+    """Free an element whose end tag was read, and its earlier siblings (lxml's iterparse idiom)."""
+    element.clear(keep_tail=True)
+    parent = element.getparent()
+    if parent is not None:
+        while element.getprevious() is not None:
+            del parent[0]
 
 
 def _decode_html(data: bytes, name: str) -> str:
@@ -376,7 +542,7 @@ _PDF_NEEDS_AES = "encrypted PDF (AES) needs the 'cryptography' package; remove t
 _PDF_NO_TEXT = "the PDF has no text layer (scanned images?); run OCR on it and upload the result"
 
 
-def _load_pdf(data: bytes, name: str) -> LoadedText:
+def _load_pdf(data: bytes, name: str, budget: _Budget) -> LoadedText:
     # Viewers accept a header within the first 1024 bytes and %%EOF within the last 1024;
     # without the end marker the file was cut off (a failed download), even if the first
     # pages still parse, and a partial document must not be indexed as if complete.
@@ -387,7 +553,7 @@ def _load_pdf(data: bytes, name: str) -> LoadedText:
         if reader.is_encrypted and not reader.decrypt(""):
             # Files with only an owner password (printing/copy limits) open with "".
             raise LoadError(name, _PDF_ENCRYPTED)
-        pages = [_normalize_newlines(page.extract_text() or "").strip() for page in reader.pages]
+        pages = list(_pdf_page_texts(reader, budget))
         title = _pdf_title(reader)
     except LoadError:
         raise
@@ -400,6 +566,23 @@ def _load_pdf(data: bytes, name: str) -> LoadedText:
         raise LoadError(name, _PDF_NO_TEXT)
     text = "\n".join(page for page in _strip_running_lines(pages) if page)
     return LoadedText(text=text, title=title, source_format="pdf")
+
+
+def _pdf_page_texts(reader: pypdf.PdfReader, budget: _Budget) -> Iterator[str]:
+    """Each page's text, refused past the page, character or time limit as it goes."""
+    # The page tree's stated count first: it costs nothing, where counting the pages means
+    # walking the whole tree. The walk follows, as the stated count may be wrong.
+    declared = reader.trailer["/Root"]["/Pages"].get("/Count")
+    if declared is not None:
+        declared = declared.get_object()  # "/Count 12 0 R" is legal, if odd
+    if isinstance(declared, int):
+        budget.check_pages(declared)
+    budget.check_pages(len(reader.pages))
+    for page in reader.pages:
+        budget.check_time()
+        text = _normalize_newlines(page.extract_text() or "").strip()
+        budget.add_chars(len(text))
+        yield text
 
 
 def _pdf_title(reader: pypdf.PdfReader) -> str | None:
@@ -446,26 +629,65 @@ _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _HEADING_STYLE = re.compile(r"^(?:heading|标题)\s*([1-6])$", re.IGNORECASE)
 _TITLE_STYLES = frozenset({"title", "标题"})
 
+_W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+_W_BODY, _W_P, _W_TBL, _W_T = (f"{{{_W}}}{tag}" for tag in ("body", "p", "tbl", "t"))
+_PACKAGE_RELS = "_rels/.rels"
+# What python-docx is given in place of the main part, whose body is streamed here instead.
+_EMPTY_DOCUMENT = f'<w:document xmlns:w="{_W}"><w:body/></w:document>'.encode()
+# However well a smaller part packs, unpacking it costs nothing worth refusing a file for.
+_RATIO_MIN_BYTES = _MB
+_DOCX_DTD = "an XML part in it declares a DTD, which Word files never have (an entity trick?); re-save it in Word"
+_DOCX_BLOCK = f"a table or paragraph in it has over {_MAX_ELEMENTS:,} XML tags, not a normal Word file; re-save it"
+_DOCX_PARTS = f"its styles and other parts have over {_MAX_ELEMENTS:,} XML tags, not a normal Word file; re-save it"
 
-def _load_docx(data: bytes, name: str) -> LoadedText:
+
+def _load_docx(data: bytes, name: str, budget: _Budget) -> LoadedText:
+    """Paragraphs and tables in body order, headings marked: python-docx's reading, streamed.
+
+    python-docx parses every XML part whole, in one call nothing can interrupt, and its
+    proxies cost about 0.2 ms a paragraph: a 214 KB file of 1.8 million paragraphs took it
+    over 11 minutes and 1.6 GB. So: the zip's directory is checked first; the body is parsed
+    once as it unpacks, keeping nothing, to count it against the limits (`_census_body`);
+    python-docx opens the package with an empty body, for the styles and core properties;
+    and the body is parsed again, each paragraph or table handed to python-docx's proxies
+    and freed once read.
+    """
     if data.startswith(_OLE_SIGNATURE):
         # Old binary Word files and password-protected .docx both live in an OLE container.
         raise LoadError(name, _DOCX_OLE)
     try:
-        document = docx.Document(io.BytesIO(data))
-    except Exception:  # noqa: BLE001 - python-docx raises zip, KeyError, XML, ValueError ...
+        archive = zipfile.ZipFile(io.BytesIO(data))
+        _check_packed_sizes(archive, budget)
+        main = _main_part(archive)
+        _census_body(archive, main, budget)
+        document = docx.Document(_package_without_body(archive, main, budget))
+        lines, first_heading = _docx_lines(_body_blocks(archive, main, document, budget))
+        title = _squash(document.core_properties.title or "") or first_heading
+    except LoadError:
+        raise
+    except Exception:  # noqa: BLE001 - zip, KeyError, XML, ValueError ... from a file that is not a sound .docx
         raise LoadError(name, _DOCX_DAMAGED) from None
+    return LoadedText(text=_normalize_newlines("\n".join(lines)), title=title, source_format="docx")
 
+
+def _docx_lines(blocks: Iterator[Paragraph | Table]) -> tuple[list[str], str | None]:
+    """One line per paragraph and table row, headings as Markdown; and the first level-1 heading."""
     lines: list[str] = []
     first_heading: str | None = None
-    for block in document.iter_inner_content():
+    # A paragraph's level depends on its style id alone, and resolving a style searches the
+    # whole styles part (about 0.4 ms): once per style, not once per paragraph.
+    levels: dict[str | None, int | None] = {}
+    for block in blocks:
         if isinstance(block, Table):
             lines.extend(_table_lines(block))
             continue
         text = block.text.strip()
         if not text:
             continue
-        level = _heading_level(block)
+        style_id = block._p.style  # the <w:pStyle> value, read by python-docx's own element class
+        if style_id not in levels:
+            levels[style_id] = _heading_level(block)
+        level = levels[style_id]
         if level is None:
             lines.append(text)
         else:
@@ -473,8 +695,184 @@ def _load_docx(data: bytes, name: str) -> LoadedText:
             lines.append(f"{'#' * level} {heading}")
             if level == 1 and first_heading is None:
                 first_heading = heading
-    title = _squash(document.core_properties.title or "") or first_heading
-    return LoadedText(text=_normalize_newlines("\n".join(lines)), title=title, source_format="docx")
+    return lines, first_heading
+
+
+def _check_packed_sizes(archive: zipfile.ZipFile, budget: _Budget) -> None:
+    """Refuse a zip bomb from the zip's directory alone, before a byte is unpacked.
+
+    Python's zipfile never unpacks a member beyond its stated size (and fails the CRC if it
+    was cut), so the stated sizes bound what unpacking can produce; `_stream_part` counts
+    the bytes actually unpacked on top.
+    """
+    members = archive.infolist()
+    if sum(info.file_size for info in members) > budget.limits.max_unpacked_mb * _MB:
+        budget.refuse_unpacked()
+    limit = budget.limits.max_compression_ratio
+    for info in members:
+        packed = max(info.compress_size, 1)
+        if info.file_size >= _RATIO_MIN_BYTES and info.file_size > limit * packed:
+            budget.refuse(
+                f"{info.filename} in it packs {info.file_size // packed:,}:1, over the {limit:,}:1 limit "
+                "(POLICY_QA_INGEST_MAX_COMPRESSION_RATIO): a zip bomb?"
+            )
+
+
+def _main_part(archive: zipfile.ZipFile) -> str:
+    """The zip member of the main document part, as the package relationships name it."""
+    with archive.open(_PACKAGE_RELS) as stream:
+        rels = stream.read(_MB + 1)
+    if len(rels) > _MB:  # a few hundred bytes in any real file
+        raise ValueError("oversized package relationships")
+    root = etree.fromstring(rels, etree.XMLParser(resolve_entities=False, no_network=True))
+    for rel in root:
+        if str(rel.get("Type", "")).endswith("/officeDocument") and rel.get("TargetMode") != "External":
+            return posixpath.normpath(str(rel.get("Target", ""))).lstrip("/")
+    raise KeyError("no main document part")
+
+
+def _package_without_body(archive: zipfile.ZipFile, main: str, budget: _Budget) -> io.BytesIO:
+    """A copy of the package whose main part has an empty body, for python-docx to open.
+
+    Every other part is unpacked as a stream and counted against the unpacked-size limit; in
+    an XML part, a DTD is refused and the tags count against `_MAX_ELEMENTS`, as python-docx
+    parses each of these parts into a whole tree.
+    """
+    out = io.BytesIO()
+    tags = 0
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as copy_:  # stored: packing again costs time for nothing
+        # A name twice in a zip: zipfile (so python-docx) reads the last one, so copy that one.
+        for member in dict.fromkeys(archive.namelist()):
+            info = archive.getinfo(member)
+            if info.is_dir():
+                continue
+            if member == main:
+                copy_.writestr(member, _EMPTY_DOCUMENT)
+                continue
+            chunks: list[bytes] = []
+            xml = False
+            for chunk in _stream_part(archive, info, budget):
+                if not chunks:
+                    xml = _looks_like_xml(chunk)
+                    if xml:
+                        _refuse_dtd(chunk, budget)
+                chunks.append(chunk)
+                if xml:
+                    tags += chunk.count(b"<")
+                    if tags > _MAX_ELEMENTS:
+                        budget.refuse(_DOCX_PARTS)
+            copy_.writestr(member, b"".join(chunks))
+    out.seek(0)
+    return out
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    # By content, not name: [Content_Types].xml may give any part name an XML type.
+    return head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<" or head.startswith((b"\xff\xfe<", b"\xfe\xff\x00<"))
+
+
+# A DOCTYPE after the XML declaration, comments and processing instructions, if any. One
+# whitespace character per step: "\s+" under "*" backtracks exponentially on a miss.
+_PROLOG_DOCTYPE = re.compile(rb"(?:\s|<\?.*?\?>|<!--.*?-->)*<!DOCTYPE", re.DOTALL)
+
+
+def _refuse_dtd(head: bytes, budget: _Budget) -> None:
+    """Refuse a part whose first chunk declares a DTD.
+
+    The OPC standard (ECMA-376 Part 2) forbids DTDs in package parts, so one is there for
+    entity expansion ("billion laughs") or external fetches, never for Word. libxml2 stops
+    the worst expansions itself, but only as a parse error a user reads as "damaged".
+    """
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16: look at it as UTF-8
+        head = head[: len(head) // 2 * 2].decode("utf-16", "ignore").encode("utf-8")
+    if _PROLOG_DOCTYPE.match(head.removeprefix(b"\xef\xbb\xbf")):
+        budget.refuse(_DOCX_DTD)
+
+
+def _stream_part(
+    archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: _Budget, *, count: bool = True
+) -> Iterator[bytes]:
+    """A member's bytes in chunks, each checked against the deadline and (``count``) counted
+    against the unpacked-size limit."""
+    with archive.open(info) as stream:
+        while chunk := stream.read(_CHUNK_BYTES):
+            if count:
+                budget.add_unpacked(len(chunk))
+            budget.check_time()
+            yield chunk
+
+
+def _census_body(archive: zipfile.ZipFile, main: str, budget: _Budget) -> None:
+    """Parse the main part as it unpacks and count it against the limits: paragraphs (table
+    cells too), characters of text, tags per body block, unpacked bytes, time.
+
+    lxml hands over only the ends of paragraphs, tables and text runs (filtered in C; a
+    Python step per element would cost seconds per million), and each finished paragraph or
+    table is freed, so a file of 1.8 million paragraphs is refused at the paragraph limit in
+    a second or two, before python-docx's slow proxies see any of it. The tags of the body
+    block being read are counted in the raw bytes before they are parsed: that bounds the
+    one block `_body_blocks` keeps in memory, and this pass's own tree, which holds no more
+    than what lies between two frees.
+    """
+    parser = etree.XMLPullParser(events=("end",), tag=(_W_P, _W_T, _W_TBL), resolve_entities=False, no_network=True)
+    block_tags = 0
+    first = True
+    for chunk in _stream_part(archive, archive.getinfo(main), budget):
+        if first:
+            _refuse_dtd(chunk, budget)
+            first = False
+        block_tags += chunk.count(b"<")  # a block ending in this chunk sets it back to 0 below
+        if block_tags > _MAX_ELEMENTS:
+            budget.refuse(_DOCX_BLOCK)
+        parser.feed(chunk)
+        # Counted here and handed to the budget once a chunk: this loop runs per paragraph,
+        # and a 64 KB chunk can only overshoot a limit by a few thousand.
+        paragraphs = chars = 0
+        for _, element in parser.read_events():
+            tag = element.tag
+            if tag == _W_T:
+                chars += len(element.text or "")
+                continue
+            if tag == _W_P:
+                paragraphs += 1
+            parent = element.getparent()
+            if parent.tag == _W_BODY:
+                block_tags = 0
+            # _drop_finished, inline: the call alone would cost a tenth of this pass.
+            element.clear(keep_tail=True)
+            while element.getprevious() is not None:
+                del parent[0]
+        budget.add_paragraphs(paragraphs)
+        budget.add_chars(chars)
+    parser.close()  # raises on a body cut short
+
+
+def _body_blocks(
+    archive: zipfile.ZipFile, main: str, document: WordDocument, budget: _Budget
+) -> Iterator[Paragraph | Table]:
+    """The body's paragraphs and tables in order, each as soon as its end tag is read.
+
+    The blocks of python-docx's ``document.iter_inner_content()`` (``w:p`` and ``w:tbl``
+    children of ``w:body``), built with its element classes and parser options, on a tree
+    that holds the block being read and what came since the last one: no more than
+    `_census_body`, which has counted the part, let through.
+    """
+    parser = etree.XMLPullParser(
+        events=("end",), tag=(_W_P, _W_TBL), remove_blank_text=True, resolve_entities=False, no_network=True
+    )
+    parser.set_element_class_lookup(element_class_lookup)
+    for chunk in _stream_part(archive, archive.getinfo(main), budget, count=False):
+        parser.feed(chunk)
+        for _, element in parser.read_events():
+            parent = element.getparent()
+            if parent is None or parent.tag != _W_BODY:
+                continue  # inside a table (which needs all of its rows) or a content control
+            if element.tag == _W_P:
+                yield Paragraph(element, document)
+            elif element.tag == _W_TBL:
+                yield Table(element, document)
+            _drop_finished(element)
+    parser.close()
 
 
 def _heading_level(paragraph: Paragraph) -> int | None:
@@ -514,7 +912,7 @@ def _table_lines(table: Table) -> list[str]:
 # Registry and entry points
 # --------------------------------------------------------------------------------------------
 
-Loader = Callable[[bytes, str], LoadedText]
+Loader = Callable[[bytes, str, _Budget], LoadedText]
 
 _LOADERS: dict[str, Loader] = {
     ".txt": _load_txt,
@@ -529,37 +927,61 @@ _LOADERS: dict[str, Loader] = {
 SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_LOADERS)
 
 
-def load_bytes(data: bytes, filename: str) -> LoadedText:
+def load_bytes(data: bytes, filename: str, limits: IngestSettings | None = None) -> LoadedText:
     """Load an upload (or file contents) by the suffix of ``filename``.
 
-    ``filename`` also names the file in error messages.
+    ``filename`` also names the file in error messages. ``limits`` (default: the
+    environment's ``settings.ingest``) are enforced while the file is read.
 
     Raises:
-        LoadError: unsupported type, empty, damaged, encrypted, or unreadable text.
+        LoadError: unsupported type, empty, damaged, encrypted, unreadable text, or past a
+            limit (the reason names its POLICY_QA_INGEST_* setting).
     """
+    limits = limits or get_settings().ingest
     suffix = PurePath(filename).suffix.lower()
     loader = _LOADERS.get(suffix)
     if loader is None:
         raise LoadError(filename, _unsupported_reason(suffix))
+    if len(data) > limits.max_file_mb * _MB:
+        raise LoadError(filename, _too_large(limits))
     if not data.strip():
         raise LoadError(filename, "the file is empty")
-    loaded = loader(data, filename)
+    budget = _Budget(filename, limits)
+    loaded = loader(data, filename, budget)
+    if len(loaded.text) > limits.max_chars:
+        # The loaders count as they read; markup they cannot see through (HTML tails) is
+        # counted here, on what was read.
+        budget.refuse_chars()
     if not loaded.text.strip():
         raise LoadError(filename, "the file is empty (no readable text found)")
     return loaded
 
 
-def load_file(path: Path) -> LoadedText:
-    """Read ``path`` and load it with :func:`load_bytes`; errors name the full path."""
+def load_file(path: Path, limits: IngestSettings | None = None) -> LoadedText:
+    """Read ``path`` and load it with :func:`load_bytes`; errors name the full path.
+
+    A file over ``limits.max_file_mb`` is refused from its size, before it is read.
+    """
+    limits = limits or get_settings().ingest
+    cap = limits.max_file_mb * _MB
     try:
-        data = Path(path).read_bytes()
+        with Path(path).open("rb") as stream:
+            if os.fstat(stream.fileno()).st_size > cap:
+                raise LoadError(path, _too_large(limits))
+            data = stream.read(cap + 1)  # a pipe or a growing file has no size to trust
     except FileNotFoundError:
         raise LoadError(path, "file not found") from None
     except IsADirectoryError:
         raise LoadError(path, "this is a folder, not a file") from None
     except OSError as err:
         raise LoadError(path, f"cannot read the file: {err.strerror or err}") from None
-    return load_bytes(data, str(path))
+    if len(data) > cap:
+        raise LoadError(path, _too_large(limits))
+    return load_bytes(data, str(path), limits)
+
+
+def _too_large(limits: IngestSettings) -> str:
+    return f"larger than the {limits.max_file_mb:,} MB limit (POLICY_QA_INGEST_MAX_FILE_MB); {_RAISE}"
 
 
 def _unsupported_reason(suffix: str) -> str:
