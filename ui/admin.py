@@ -29,12 +29,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
-from starlette.types import ASGIApp, Receive, Scope, Send
 
+from rag.config import Settings
 from rag.errors import InputError, LoadError, PolicyQAError
 from rag.ingest.indexer import Indexer
 from rag.ingest.loaders import SUPPORTED_SUFFIXES, LoadedText, load_bytes
 from rag.ingest.manifest import KINDS, MANIFEST_NAME, meta_from_fields
+from rag.text.filenames import UNNAMED, safe_filename
 from rag.text.script import is_traditional
 from rag.types import LEGAL_LEVELS, STATUSES, UNCHECKED
 from ui.api import ServerState, error_response, server_state
@@ -53,18 +54,26 @@ class AdminError(Exception):
         self.headers = headers
 
 
-def require_admin(request: Request) -> ServerState:
-    """The dependency every admin route has: a configured token, presented as a Bearer."""
-    state = server_state(request)
-    token = state.settings.server.admin_token
+def check_token(settings: Settings, authorization: str) -> None:
+    """Raise `AdminError` unless a token is configured and ``authorization`` presents it.
+
+    Called by every admin route (`require_admin`) and, before any body is read, by the
+    request guard (ui.limits): an anonymous upload is refused before a byte is spooled."""
+    token = settings.server.admin_token
     if token is None or not token.get_secret_value():
         raise AdminError(404, "the admin API is disabled; set POLICY_QA_SERVER_ADMIN_TOKEN to enable it")
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    scheme, _, given = authorization.partition(" ")
     # Constant-time comparison: response timing must not leak the token prefix.
     if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.get_secret_value().encode()):
         raise AdminError(
             401, "missing or wrong admin token; send Authorization: Bearer <token>", {"WWW-Authenticate": "Bearer"}
         )
+
+
+def require_admin(request: Request) -> ServerState:
+    """The dependency every admin route has: a configured token, presented as a Bearer."""
+    state = server_state(request)
+    check_token(state.settings, request.headers.get("authorization", ""))
     return state
 
 
@@ -153,10 +162,12 @@ async def upload_document(
     aliases: Annotated[str, Form(description="comma-separated short titles users type, e.g. 数据安全法,数安法")] = "",
     notice: Annotated[str, Form(description="what a reader must know before quoting it (shown on citations)")] = "",
 ) -> Any:
-    name = PurePath(file.filename or "").name
+    # The name as users will see it (title, id, every message): no directories, control
+    # or bidi characters, whatever the browser or a crafted request sent.
+    name = safe_filename(file.filename or "")
     suffix = PurePath(name).suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
-        raise AdminError(415, f"{name or 'the file'}: unsupported file type '{suffix or '(none)'}'; "
+        raise AdminError(415, f"{name}: unsupported file type '{suffix or '(none)'}'; "
                               f"use one of {', '.join(sorted(SUPPORTED_SUFFIXES))}")
     fields = {"kind": kind, "legal_level": legal_level, "status": status, "status_note": status_note}
     try:
@@ -189,7 +200,10 @@ async def upload_document(
 
 def derive_doc_id(filename: str, data: bytes) -> str:
     """Deterministic id: readable stem + content hash, so the same upload replaces itself."""
-    stem = re.sub(r"[^0-9A-Za-z\u4e00-\u9fff]+", "-", PurePath(filename).stem).strip("-")[:40] or "upload"
+    stem = PurePath(safe_filename(filename)).stem
+    # A name with nothing readable left is shown as 未命名文件; its id keeps the ASCII fallback.
+    stem = "" if stem == UNNAMED else stem
+    stem = re.sub(r"[^0-9A-Za-z\u4e00-\u9fff]+", "-", stem).strip("-")[:40] or "upload"
     return f"{stem}-{hashlib.sha256(data).hexdigest()[:8]}"
 
 
@@ -359,31 +373,8 @@ def _toml_value(value: Any) -> str:
     return json.dumps(str(value), ensure_ascii=False)
 
 
-class UploadLimit:
-    """ASGI middleware: refuse an oversized upload from its Content-Length header, before
-    the multipart body is received and spooled to disk (FastAPI parses the form before any
-    route code or dependency, the token check included, could look at it)."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes + 64 * 1024  # room for the form fields and boundaries
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "POST" and scope["path"].startswith(router.prefix):
-            length = dict(scope["headers"]).get(b"content-length", b"0")
-            if length.isdigit() and int(length) > self.max_bytes:
-                mb = self.max_bytes // (1024 * 1024)
-                response = JSONResponse(
-                    {"error": f"the upload is larger than the {mb} MB limit (POLICY_QA_SERVER_MAX_UPLOAD_MB)"},
-                    status_code=413,
-                )
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
-
-
 def install(app: Any) -> None:
-    """Add the admin routes, the upload size guard and the handlers that turn errors into JSON."""
+    """Add the admin routes and the handlers that turn errors into JSON (sizes: ui.limits)."""
 
     async def handle(_: Request, exc: AdminError) -> JSONResponse:
         return JSONResponse({"error": str(exc)}, status_code=exc.status, headers=exc.headers)
@@ -391,7 +382,6 @@ def install(app: Any) -> None:
     async def handle_library(_: Request, exc: PolicyQAError) -> JSONResponse:
         return error_response(exc)
 
-    app.add_middleware(UploadLimit, max_bytes=app.state.server.settings.server.max_upload_mb * 1024 * 1024)
     app.add_exception_handler(AdminError, handle)
     app.add_exception_handler(PolicyQAError, handle_library)
     app.include_router(router)

@@ -7,28 +7,36 @@ pool; the event loop stays free for health checks and other users.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 
+from rag import cancel
 from rag.config import Settings
 from rag.errors import InputError, ModelMismatch, PolicyQAError, StoreUnavailable
 from rag.feedback import FeedbackStore
 from rag.pipeline import Pipeline, final_answer
 from rag.retrieve import Filters
 from rag.types import Answer, AnswerEvent, Citation, Event, StatusEvent, TokenEvent
+from ui.admission import Admission, ClientGone, Overloaded, overloaded_response
+
+log = logging.getLogger(__name__)
 
 MODEL_NAME = "policy-qa"
 REFERENCES_HEADING = "参考资料："
+# What a request whose client has gone gets (nobody reads it; nginx's "client closed").
+GONE = Response(status_code=499)
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}  # no proxy buffering
 
 
@@ -43,6 +51,11 @@ class ServerState:
     bootstrap_error: str = ""
     ingest_lock: threading.Lock = field(default_factory=threading.Lock)  # one corpus change at a time
     jobs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    admission: Admission = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings.server
+        self.admission = Admission(s.max_concurrent, s.max_queue, s.queue_timeout_s)
 
 
 def server_state(request: Request) -> ServerState:
@@ -128,18 +141,101 @@ def _start(pipe: Pipeline, question: str, history: list[dict[str, str]], filters
     return pipe.run(question, history, parsed)
 
 
+def check_history(history: list[dict[str, str]], settings: Settings) -> None:
+    """Earlier turns within the configured bounds (each one is read by the condenser)."""
+    s = settings.server
+    if len(history) > s.max_history_turns:
+        raise InputError(f"the conversation has {len(history)} earlier turns; the limit is {s.max_history_turns} "
+                         "(POLICY_QA_SERVER_MAX_HISTORY_TURNS): start a new conversation")
+    longest = max((len(t["content"]) for t in history), default=0)
+    if longest > s.max_turn_chars:
+        raise InputError(f"an earlier turn is {longest} characters long; the limit is {s.max_turn_chars} "
+                         "(POLICY_QA_SERVER_MAX_TURN_CHARS)")
+
+
+class Run:
+    """One admitted turn: its events, stopped when the client leaves, and its slot.
+
+    ``open`` validates first (a 400 costs no slot), then waits for a slot; ``close``
+    frees the slot and stops the pipeline (safe to call twice)."""
+
+    def __init__(self, events: Iterator[Event], release: Callable[[], None]) -> None:
+        self.stop = threading.Event()
+        self.events = cancel.stoppable(events, self.stop)
+        self._release = release
+
+    @classmethod
+    async def open(cls, state: ServerState, request: Request, question: str, history: list[dict[str, str]],
+                   filters: dict[str, Any]) -> Run:
+        check_history(history, state.settings)
+        events = _start(state.pipeline, question, history, filters)
+        release = await state.admission.acquire(request)
+        return cls(events, release)
+
+    def close(self) -> None:
+        self.stop.set()
+        self._release()
+
+    async def answer(self, request: Request) -> Answer:
+        """The final answer; `cancel.Cancelled` if the client disconnects first."""
+
+        async def watch() -> None:
+            while not self.stop.is_set():
+                if await request.is_disconnected():
+                    self.stop.set()
+                    return
+                await asyncio.sleep(0.25)
+
+        watcher = asyncio.create_task(watch())
+        try:
+            with cancel.scope(self.stop):  # copied into the worker thread with the context
+                return await run_in_threadpool(final_answer, self.events)
+        finally:
+            watcher.cancel()
+            self.close()
+
+
 def sse(event: str, data: dict[str, Any]) -> str:
     return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
 
 
-async def _guarded(events: Iterator[Event]) -> AsyncIterator[Event | PolicyQAError]:
-    """Events pulled in the thread pool; a library error mid-stream is yielded, not raised,
-    because the status line has already been sent."""
+async def _guarded(run: Run) -> AsyncIterator[Event | PolicyQAError]:
+    """Events pulled in the thread pool; a failure mid-stream is yielded, not raised,
+    because the status line has already been sent. The slot is freed however it ends
+    (a client that disconnects cancels this generator)."""
     try:
-        async for ev in iterate_in_threadpool(events):
-            yield ev
+        with cancel.scope(run.stop):
+            async for ev in iterate_in_threadpool(run.events):
+                yield ev
     except PolicyQAError as exc:
         yield exc
+    except cancel.Cancelled:
+        return
+    except Exception as exc:  # noqa: BLE001 - a bug must still end the stream with an error event
+        yield internal_error(exc)
+    finally:
+        run.close()
+
+
+def internal_error(exc: BaseException) -> PolicyQAError:
+    """A bug, logged with its traceback under an id; the client gets the id, not the trace."""
+    ref = uuid.uuid4().hex[:8]
+    log.error("internal error %s", ref, exc_info=exc)
+    return PolicyQAError(f"internal error (reference {ref}); the server log has the details")
+
+
+class GuardedStream(StreamingResponse):
+    """A stream that frees its slot even when the client leaves before the first byte."""
+
+    def __init__(self, content: AsyncIterator[str], run: Run) -> None:
+        super().__init__(content, media_type="text/event-stream", headers=SSE_HEADERS)
+        self.run = run
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.run.close()
 
 
 # ---- /api/ask ----------------------------------------------------------------------
@@ -147,28 +243,32 @@ async def _guarded(events: Iterator[Event]) -> AsyncIterator[Event | PolicyQAErr
 router = APIRouter()
 
 
-@router.post("/api/ask", tags=["chat"], summary="Answer one question with citations (JSON or SSE)")
+@router.post("/api/ask", tags=["chat"], summary="Answer one question with citations (JSON or SSE)",
+             responses={503: {"description": "busy: every answer slot is taken; see Retry-After"}})
 async def ask(body: AskRequest, request: Request) -> Any:
     """The same JSON as ``policy-qa ask --json``; with ``stream``, one SSE event per pipeline
     event (``status``, ``passages``, ``token`` …, ``answer`` last; ``error`` on failure)."""
-    pipe = server_state(request).pipeline
+    state = server_state(request)
     history = [t.model_dump() for t in body.history]
     try:
+        run = await Run.open(state, request, body.question, history, body.filters)
         if not body.stream:
-            answer = await run_in_threadpool(lambda: final_answer(_start(pipe, body.question, history, body.filters)))
-            return answer.public()
-        events = _start(pipe, body.question, history, body.filters)
+            return (await run.answer(request)).public()
     except PolicyQAError as exc:
         return error_response(exc)
+    except Overloaded as exc:
+        return overloaded_response(exc)
+    except (ClientGone, cancel.Cancelled):
+        return GONE
 
     async def stream() -> AsyncIterator[str]:
-        async for ev in _guarded(events):
+        async for ev in _guarded(run):
             if isinstance(ev, PolicyQAError):
                 yield sse("error", {"type": "error", "error": str(ev), "status": error_status(ev)})
                 return
             yield sse(ev.type, ev.public())
 
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return GuardedStream(stream(), run)
 
 
 # ---- /v1/chat/completions ----------------------------------------------------------
@@ -206,15 +306,18 @@ def _completion_id() -> str:
 async def chat_completions(body: ChatRequest, request: Request) -> Any:
     """Answer the last user message; the content ends with a numbered reference list and a
     top-level ``citations`` field carries the same citations as ``/api/ask``."""
-    pipe = server_state(request).pipeline
+    state = server_state(request)
     try:
         question, history = split_messages(body.messages)
+        run = await Run.open(state, request, question, history, body.filters)
         if not body.stream:
-            answer = await run_in_threadpool(lambda: final_answer(_start(pipe, question, history, body.filters)))
-            return _completion(answer)
-        events = _start(pipe, question, history, body.filters)
+            return _completion(await run.answer(request))
     except PolicyQAError as exc:
         return openai_error(str(exc), error_status(exc))
+    except Overloaded as exc:
+        return overloaded_response(exc, openai=True)
+    except (ClientGone, cancel.Cancelled):
+        return GONE
 
     cid, created = _completion_id(), int(time.time())
 
@@ -228,7 +331,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
     async def stream() -> AsyncIterator[str]:
         yield chunk({"role": "assistant", "content": ""})
         sent = ""
-        async for ev in _guarded(events):
+        async for ev in _guarded(run):
             if isinstance(ev, PolicyQAError):
                 # OpenAI streams report errors as a data line with an "error" object.
                 failure = {"error": {"message": str(ev), "type": "server_error"}}
@@ -254,7 +357,7 @@ async def chat_completions(body: ChatRequest, request: Request) -> Any:
                 yield chunk({}, "stop", citations=[c.public() for c in ev.answer.citations])
         yield "data: [DONE]\n\n"
 
-    return StreamingResponse(stream(), media_type="text/event-stream", headers=SSE_HEADERS)
+    return GuardedStream(stream(), run)
 
 
 def _completion(answer: Answer) -> dict[str, Any]:

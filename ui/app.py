@@ -666,7 +666,9 @@ def build_blocks(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
 
         def ask(trigger: Any) -> None:
             """Answer on ``trigger``, then relabel if the question flipped the script switch."""
-            trigger(app.respond, ask_inputs, ask_outputs, concurrency_limit=4, **common).then(
+            # As many answers at once as the API allows (ui.admission): both share the cores.
+            trigger(app.respond, ask_inputs, ask_outputs, concurrency_limit=settings.server.max_concurrent,
+                    **common).then(
                 after_answer, relabel_inputs, labelled, **common
             ).then(None, [lang, script], None, js=LANG_JS, **common)
 
@@ -697,6 +699,9 @@ def build_blocks(pipeline: Pipeline, settings: Settings) -> gr.Blocks:
 
         demo.load(None, None, [large], js=ON_LOAD_JS, **common)
         demo.load(refresh_filters, None, [city, doc], **common)
+    # A full queue tells the user at once (Gradio shows its "queue is full" error) instead
+    # of leaving them waiting behind everyone else.
+    demo.queue(max_size=max(1, settings.server.max_queue))
     return demo
 
 

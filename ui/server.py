@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from rag.config import Settings, get_settings
@@ -31,34 +32,43 @@ from rag.errors import PolicyQAError
 from rag.feedback import FEEDBACK_FILE, FeedbackStore
 from rag.index.lock import exclusive_home
 from rag.pipeline import Pipeline
+from rag.privacy import install_log_redaction
 from ui import admin, api
-from ui.api import ServerState, openai_error
+from ui.api import ServerState, internal_error, openai_error
+from ui.limits import RequestGuard
 
 log = logging.getLogger(__name__)
 
 STATIC = Path(__file__).parent / "static"
 
 
-class FrameAncestors:
-    """ASGI middleware: ``Content-Security-Policy: frame-ancestors 'self' <origins>`` on every
-    response (Gradio's included), so only the configured portals can frame the UI."""
+class SecurityHeaders:
+    """ASGI middleware: security headers on every response (Gradio's included).
+
+    ``Content-Security-Policy: frame-ancestors 'self' <origins>`` so only the configured
+    portals can frame the UI; ``nosniff`` so a quoted document or an error is never run as
+    a script by a browser guessing its type; no Referer leaves for other sites."""
 
     def __init__(self, app: ASGIApp, origins: list[str]) -> None:
         self.app = app
-        self.value = " ".join(["frame-ancestors 'self'", *origins]).encode()
+        self.headers = [
+            (b"content-security-policy", " ".join(["frame-ancestors 'self'", *origins]).encode()),
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        ]
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
 
-        async def send_with_header(message: Message) -> None:
+        async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"content-security-policy", self.value)]
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in self.headers if h[0] not in names)]
             await send(message)
 
-        await self.app(scope, receive, send_with_header)
+        await self.app(scope, receive, send_with_headers)
 
 
 def _bootstrap(state: ServerState) -> None:
@@ -88,6 +98,12 @@ def readiness(state: ServerState) -> dict[str, Any]:
                                               "and loading the models"}
         if state.bootstrap_state == "failed":
             return {"ready": False, "reason": f"building the index failed: {state.bootstrap_error}"}
+        # One health model for every persisted part: a damaged keyword index, document
+        # store or vector store makes the server unready, with the fix in one line.
+        health = index.health()
+        bad = [h for h in health if not h.ok]
+        if bad:
+            return {"ready": False, "reason": bad[0].message, "health": [h.public() for h in health]}
         chunks = index.docs.count_chunks()
         if chunks == 0:
             return {"ready": False, "reason": "the index is empty; run `policy-qa ingest` or upload documents"}
@@ -97,11 +113,14 @@ def readiness(state: ServerState) -> dict[str, Any]:
     if vectors == 0:
         return {"ready": False, "reason": f"{index.vectors.where} holds no vectors for the {chunks} indexed chunks; "
                                           "run `policy-qa ingest`"}
-    return {"ready": True, "chunks": chunks, "vectors": vectors, "store": index.vectors.where}
+    return {"ready": True, "chunks": chunks, "vectors": vectors, "store": index.vectors.where,
+            "health": [h.public() for h in health]}
 
 
 def create_app(settings: Settings | None = None, pipeline: Pipeline | None = None) -> FastAPI:
     """The whole server as one FastAPI app; ``pipeline`` defaults to one over ``settings``."""
+    # Every log record redacted (uvicorn's access log, httpx, chromadb), however the app is started.
+    install_log_redaction()
     settings = settings or (pipeline.settings if pipeline else get_settings())
     pipeline = pipeline or Pipeline(settings)
     state = ServerState(settings, pipeline, FeedbackStore(settings.home / FEEDBACK_FILE))
@@ -129,7 +148,9 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
         allow_headers=["Authorization", "Content-Type"],
     )
-    app.add_middleware(FrameAncestors, origins=origins)
+    app.add_middleware(SecurityHeaders, origins=origins)
+    # Added last, so it runs first: nothing is read before its size and token checks.
+    app.add_middleware(RequestGuard, settings=settings)
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -140,6 +161,22 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
         if request.url.path.startswith("/v1/"):
             return openai_error(message, 400)
         return JSONResponse({"error": message}, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        # 404, 405, 413 …: the API's one error shape, not Starlette's {"detail": …}.
+        message = str(exc.detail)
+        if request.url.path.startswith("/v1/"):
+            return openai_error(message, exc.status_code)
+        return JSONResponse({"error": message}, status_code=exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> JSONResponse:
+        # A bug: its traceback goes to the log under a reference, the client gets JSON.
+        error = internal_error(exc)
+        if request.url.path.startswith("/v1/"):
+            return openai_error(str(error), 500)
+        return JSONResponse({"error": str(error)}, status_code=500)
 
     @app.get("/healthz", tags=["ops"], summary="The process is up")
     async def healthz() -> dict[str, str]:
@@ -165,6 +202,16 @@ def create_app(settings: Settings | None = None, pipeline: Pipeline | None = Non
 
     app.include_router(api.router)
     admin.install(app)
+
+    @app.api_route("/api/{rest:path}", methods=["GET", "POST", "DELETE", "PUT", "PATCH"], include_in_schema=False)
+    @app.api_route("/v1/{rest:path}", methods=["GET", "POST", "DELETE", "PUT", "PATCH"], include_in_schema=False)
+    async def no_route(request: Request, rest: str) -> JSONResponse:
+        # Without this, an unknown API path falls through to the UI mounted at "/" and
+        # gets Gradio's {"detail": …}: API clients parse one error shape.
+        message = f"no such endpoint: {request.method} {request.url.path}; see /docs"
+        if request.url.path.startswith("/v1/"):
+            return openai_error(message, 404)
+        return JSONResponse({"error": message}, status_code=404)
     if not _mount_ui(app, state):
         app.add_api_route("/", _fallback_page, methods=["GET"], include_in_schema=False, response_class=HTMLResponse)
     return app

@@ -21,6 +21,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
+from rag import cancel
+from rag.answer.breaker import Breaker, CircuitOpen
 from rag.answer.grounding import MARKER, is_no_answer
 from rag.answer.intent import Intent
 from rag.answer.prompts import Language, answer_messages, condense_messages, language_of
@@ -59,6 +61,7 @@ class LLMAnswerer:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self._model: Any = None  # ChatOpenAI, built on first use (cheap constructor)
+        self.breaker = Breaker(settings.llm.breaker_failures, settings.llm.breaker_cooldown_s)
 
     # ---- client --------------------------------------------------------------------
 
@@ -133,6 +136,10 @@ class LLMAnswerer:
 
     def _deadline_stream(self, start: Callable[[], Iterator[Any]]) -> Iterator[str]:
         """Content deltas of a LangChain stream, all within ``timeout_s`` of the call."""
+        try:
+            self.breaker.admit()
+        except CircuitOpen as exc:
+            raise EndpointDown(str(exc)) from None
         deadline = time.monotonic() + self.settings.llm.timeout_s
         box: queue.Queue[Any] = queue.Queue()
         stop = threading.Event()
@@ -159,22 +166,39 @@ class LLMAnswerer:
                     return
 
         threading.Thread(target=pump, name="llm-stream", daemon=True).start()
+        verdict = False
         try:
             while True:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
+                    verdict = True
+                    self.breaker.failure()
                     raise EndpointDown(f"no complete answer within {self.settings.llm.timeout_s:g}s")
+                if cancel.requested():
+                    raise cancel.Cancelled
                 try:
-                    item = box.get(timeout=remaining)
+                    # In slices: a turn whose asker left stops within a quarter second.
+                    item = box.get(timeout=min(remaining, 0.25))
                 except queue.Empty:
                     continue
                 if item is _DONE:
+                    verdict = True
+                    self.breaker.success()
                     return
                 if isinstance(item, BaseException):
-                    raise _unavailable(item) from item
+                    failure = _unavailable(item)
+                    verdict = True
+                    # Only the endpoint's failures open the breaker; a bad answer means it is up.
+                    if isinstance(failure, EndpointDown):
+                        self.breaker.failure()
+                    else:
+                        self.breaker.success()
+                    raise failure from item
                 if item:
                     yield item
         finally:
+            if not verdict:
+                self.breaker.abandon()
             # Abandoned (deadline, failure, or the consumer stopped early): tell the worker.
             # A read already blocked ends at the client's own timeout; the thread is a daemon.
             stop.set()

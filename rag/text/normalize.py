@@ -24,6 +24,17 @@ _CJK_OR_PUNCT = f"[{CJK}\u3000-\u303f\uff00-\uffef“”‘’《》]"
 _HALF_TO_FULL = {",": "，", ";": "；", ":": "：", "?": "？", "!": "！"}
 
 
+# Lone UTF-16 surrogates (JSON "\\ud800" decodes to one), noncharacters and control
+# characters other than tab and line breaks: no reader typed them, and a tokenizer or an
+# embedding model given them fails with an error the user cannot act on.
+_INVALID = re.compile("[\ud800-\udfff\ufffe\uffff\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def repair_input(text: str) -> str:
+    """User-typed text made safe for every model: NFC, invalid code points removed."""
+    return unicodedata.normalize("NFC", _INVALID.sub("", text)) if text else text
+
+
 def has_cjk(text: str) -> bool:
     """Whether the text contains any CJK ideograph."""
     return bool(_CJK_RE.search(text))

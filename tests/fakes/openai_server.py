@@ -135,7 +135,7 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._complete(reply, content, model)
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (its deadline): fine
+            fake.hangups += 1  # the client gave up (its deadline, or its own client left): fine
 
     # ---- non-streaming -------------------------------------------------------------
 
@@ -229,6 +229,7 @@ class FakeOpenAIServer:
     def __init__(self, default: Reply | None = None) -> None:
         self.default = default or error(503)
         self.requests: list[dict[str, Any]] = []
+        self.hangups = 0  # replies the client stopped reading before their end
         self.stopping = threading.Event()
         self._queue: deque[Reply] = deque()
         self._lock = threading.Lock()
@@ -270,6 +271,7 @@ class FakeOpenAIServer:
         with self._lock:
             self._queue.clear()
             self.requests.clear()
+            self.hangups = 0
             self.default = error(503)
 
     def record(self, body: dict[str, Any]) -> Reply:
