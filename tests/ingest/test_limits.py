@@ -25,11 +25,14 @@ import pytest
 # The module, not its names, so the tests of today's defaults also run against older code.
 from rag import config
 from rag.errors import LoadError
+from rag.index.index import Index
+from rag.ingest.indexer import Indexer
 from rag.ingest.loaders import load_bytes, load_file
 from rag.ingest.manifest import bundled_corpus_dir, read_manifest
+from tests.conftest import SHARED, make_settings
 
 REPO = Path(__file__).resolve().parents[2]
-LAWREFBOOK = REPO.parent / "shared" / "bench" / "lawrefbook.jsonl.gz"
+LAWREFBOOK = SHARED / "bench" / "lawrefbook.jsonl.gz"
 W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 ONE_PARAGRAPH = "<w:p><w:r><w:t>正文。</w:t></w:r></w:p>".encode()
 PARAGRAPHS_LIMIT = "more than the 200,000-paragraph limit (POLICY_QA_INGEST_MAX_PARAGRAPHS)"
@@ -179,6 +182,22 @@ def test_docx_of_1_8_million_paragraphs_is_refused_through_load_bytes() -> None:
     assert refusal(million_paragraphs_docx(), "big.docx").startswith(f"big.docx: {PARAGRAPHS_LIMIT}")
 
 
+@pytest.mark.timeout(120)
+def test_ingesting_a_folder_reports_the_refused_file_and_indexes_the_others(
+    tmp_path: Path, home: Path, cache_dir: Path
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "a.txt").write_text("常德市建立了13家线下智能养老服务站点。\n", encoding="utf-8")
+    (folder / "big.docx").write_bytes(million_paragraphs_docx())
+
+    report = Indexer(Index(make_settings(home, cache_dir))).ingest_paths([folder])
+
+    assert len(report.added) == 1
+    (error,) = report.errors
+    assert error.endswith(f"big.docx: {PARAGRAPHS_LIMIT}; split the document or raise the limit")
+
+
 def test_paragraph_limit_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POLICY_QA_INGEST_MAX_PARAGRAPHS", "150")
     limits = config.Settings().ingest
@@ -303,11 +322,28 @@ def test_pdf_whose_page_count_lies_is_counted_by_its_page_tree() -> None:
     )
 
 
-@pytest.mark.timeout(60)
-def test_html_of_a_quarter_million_paragraphs_is_refused() -> None:
-    page = b"<html><body><article>" + b"<p>x</p>" * 250_000 + b"</article></body></html>"
+# In a child: trafilatura spends minutes inside lxml calls that pytest-timeout cannot interrupt.
 
-    assert refusal(page, "dump.html").startswith(f"dump.html: {PARAGRAPHS_LIMIT}")
+
+def test_html_of_a_quarter_million_paragraphs_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "dump.html"
+    path.write_bytes(b"<html><body><article>" + b"<p>x</p>" * 250_000 + b"</article></body></html>")
+
+    result = load_in_child(path)
+
+    assert result["outcome"] == f"{path}: {PARAGRAPHS_LIMIT}; split the document or raise the limit"
+    assert result["cpu_s"] < 5
+
+
+def test_html_of_millions_of_inline_tags_is_refused(tmp_path: Path) -> None:
+    # One paragraph of a million <b>s: few blocks, and trafilatura took minutes on far less.
+    path = tmp_path / "inline.html"
+    path.write_bytes(b"<html><body><p>" + b"<b>1</b>" * 1_100_000 + b"</p></body></html>")
+
+    result = load_in_child(path)
+
+    assert str(result["outcome"]).startswith(f"{path}: more than 2,000,000 HTML tags, not a readable page")
+    assert result["cpu_s"] < 10
 
 
 def test_huge_txt_is_refused_at_the_character_limit(tmp_path: Path) -> None:
