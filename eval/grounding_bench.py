@@ -3,6 +3,7 @@
     POLICY_QA_LLM_BASE_URL=http://127.0.0.1:8008/v1 python -m eval.grounding_bench --out bench.jsonl
     # a person sets "judged_supported" (true / false) on every "sentence" line, then
     python -m eval.grounding_bench --summarise bench.jsonl
+    python -m eval.grounding_bench --recheck bench.jsonl rechecked.jsonl  # a changed check, same answers
     python -m eval.grounding_bench --calibrate   # the cosine figures behind MIN_COSINE
 
 The run asks ``-n`` gold questions (both halves, every category in turn) in LLM mode and
@@ -404,6 +405,8 @@ def ask(pipe: Pipeline, recorder: Recorder, item: Item) -> list[dict[str, Any]]:
         "answer": answer.answer if answer else None, "mode": answer.mode if answer else None,
         "status": answer.status if answer else None, "refused": answer.refused if answer else None,
         "error": error, "seconds": seconds,
+        # Every source the model was given, so `--recheck` can check the same text again.
+        "sources": [{**_source(n, p), "start": p.start, "end": p.end} for n, p in enumerate(recorder.sources, 1)],
     })
     return lines
 
@@ -421,11 +424,11 @@ def done_ids(path: Path) -> set[str]:
     return out
 
 
-def run(out: Path, n: int, timeout_s: float) -> int:
+def run(out: Path, n: int, timeout_s: float, categories: Sequence[str] = ()) -> int:
     pipe = Pipeline(bench_settings(get_settings(), timeout_s))
     pipe.ensure_index()
     recorder = Recorder(pipe)
-    items = pick(load_gold(), n)
+    items = pick([i for i in load_gold() if not categories or i.category in categories], n)
     done = done_ids(out)
     todo = [i for i in items if i.id not in done]
     print(f"{len(items)} questions, {len(items) - len(todo)} already done, model at {pipe.settings.llm.base_url}",
@@ -443,14 +446,61 @@ def run(out: Path, n: int, timeout_s: float) -> int:
     return 0
 
 
+# ---- checking a recorded run again ------------------------------------------------------
+
+
+def recheck(src: Path, out: Path) -> int:
+    """Check every recorded answer again with the grounding check as it is now, over the
+    same sources, and write the file anew; a verdict carries over to the same sentence
+    (same words, markers aside), so a judged run measures a changed check without asking
+    the model again. Sentences new to the judge get ``judged_supported: null``."""
+    pipe = Pipeline(get_settings())
+    records = [json.loads(x) for x in src.read_text(encoding="utf-8").splitlines() if x.strip()]
+    verdicts = {(r["id"], strip_markers(r["sentence"]).strip()): r["judged_supported"]
+                for r in records if r["kind"] == "sentence"}
+    lines: list[dict[str, Any]] = []
+    new = 0
+
+    def meta(doc_id: str) -> dict[str, Any]:  # the document's record, as retrieval attaches it
+        doc = pipe.index.docs.document(doc_id)
+        return doc.meta.to_dict() if doc is not None else {}
+
+    for q in (r for r in records if r["kind"] == "question"):
+        if q.get("raw") and "sources" not in q:
+            raise InputError(f"{src} was recorded without its sources (question {q['id']}): run the benchmark again")
+        if q.get("raw"):
+            sources = [Passage(chunk_id=x["chunk_id"], doc_id=x["doc_id"], title=x["title"], section=x["section"],
+                               text=x["text"], score=0.0, start=x["start"], end=x["end"], meta=meta(x["doc_id"]))
+                       for x in q["sources"]]
+            grounder = Grounder(sources, pipe.similarity)
+            grounder.feed(q["raw"])
+            grounder.finish()
+            item = Item(id=q["id"], question=q["question"], gold=[], answers=[], answerable=q["answerable"],
+                        category=q["category"], split=q["split"])
+            for line in sentence_lines(item, sources, grounder.result):
+                key = (q["id"], strip_markers(line["sentence"]).strip())
+                line["judged_supported"] = verdicts.get(key)
+                new += verdicts.get(key) is None
+                lines.append(line)
+        lines.append(q)
+    out.write_text("".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines), encoding="utf-8")
+    print(f"{sum(1 for x in lines if x['kind'] == 'sentence')} sentences written to {out}; "
+          f"{new} without a verdict yet", file=sys.stderr)
+    return 0
+
+
 # ---- summarising a judged file ---------------------------------------------------------
 
 
 def summarise(path: Path) -> dict[str, Any]:
     """What the judge's verdicts say about the check."""
-    sentences = [r for r in (json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())
-                 if r.get("kind") == "sentence" and r["reason"] != "no_answer"]
-    out: dict[str, Any] = {"generated_sentences": len(sentences)}
+    every = [r for r in (json.loads(x) for x in path.read_text(encoding="utf-8").splitlines() if x.strip())
+             if r.get("kind") == "sentence" and r["reason"] != "no_answer"]
+    # Lines with no claim (「依据资料 [1]。」, a bare 「1.」) and markup are counted apart: the
+    # verdicts are about statements a source could support.
+    sentences = [r for r in every if r["reason"] not in ("no_content", "markup")]
+    out: dict[str, Any] = {"generated_sentences": len(sentences),
+                           "content_free_or_markup_dropped": len(every) - len(sentences)}
     for lang in ("all", "en", "zh"):
         rs = [r for r in sentences if lang == "all" or r["language"] == lang]
         judged = [r for r in rs if r["judged_supported"] is not None]
@@ -463,6 +513,8 @@ def summarise(path: Path) -> dict[str, Any]:
             "unsupported_shown": sum(1 for r in bad if r["kept"]),
             "judged_supported": len(good),
             "supported_dropped_wrongly": sum(1 for r in good if not r["kept"]),
+            # …of which the model had cited nothing (no marker in the sentence or its paragraph).
+            "supported_dropped_uncited": sum(1 for r in good if not r["kept"] and not r["markers"]),
             "dropped_by_reason": dict(Counter(r["reason"] for r in rs if not r["kept"]).most_common()),
             "wrong_drops_by_reason": dict(Counter(r["reason"] for r in good if not r["kept"]).most_common()),
         }
@@ -476,15 +528,17 @@ def summarise(path: Path) -> dict[str, Any]:
 
 def print_summary(s: dict[str, Any]) -> None:
     a = s["all"]
-    print(f"generated sentences: {s['generated_sentences']} (en {s['en']['generated']}, zh {s['zh']['generated']}); "
-          f"judged {a['judged']}, unjudged {a['unjudged']}")
+    print(f"generated statements: {s['generated_sentences']} (en {s['en']['generated']}, zh {s['zh']['generated']}); "
+          f"judged {a['judged']}, unjudged {a['unjudged']}; content-free lines and markup dropped besides: "
+          f"{s['content_free_or_markup_dropped']}")
     for lang in ("all", "en", "zh"):
         r = s[lang]
         print(f"[{lang}] judged unsupported: {r['judged_unsupported']}; of those dropped by the check: "
               f"{r['unsupported_dropped_by_check']} ({r.get('unsupported_caught', '-')}); shown anyway: "
               f"{r['unsupported_shown']}")
         print(f"[{lang}] judged supported: {r['judged_supported']}; dropped wrongly: {r['supported_dropped_wrongly']} "
-              f"({r.get('supported_lost', '-')}) by reason {r['wrong_drops_by_reason']}")
+              f"({r.get('supported_lost', '-')}), {r['supported_dropped_uncited']} of them cited nothing; "
+              f"by reason {r['wrong_drops_by_reason']}")
         print(f"[{lang}] all drops by reason: {r['dropped_by_reason']}")
 
 
@@ -585,8 +639,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("-n", type=int, default=DEFAULT_N, help=f"gold questions to ask (default {DEFAULT_N})")
     p.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT_S,
                    help=f"seconds one answer may take (default {DEFAULT_TIMEOUT_S:g}: slow local models)")
+    p.add_argument("--category", action="append", default=[], metavar="NAME",
+                   help="only gold questions of this category (repeatable; e.g. english)")
     p.add_argument("--summarise", "--summarize", type=Path, metavar="FILE", help="summarise a judged file")
     p.add_argument("--calibrate", action="store_true", help="print the cosine calibration of the English check")
+    p.add_argument("--recheck", nargs=2, type=Path, metavar=("IN", "OUT"),
+                   help="check a recorded run again with the current check, keeping the verdicts")
     p.add_argument("--json", action="store_true", help="print JSON (with --summarise or --calibrate)")
     args = p.parse_args(argv)
     try:
@@ -594,6 +652,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             s = summarise(args.summarise)
             print(json.dumps(s, ensure_ascii=False, indent=2)) if args.json else print_summary(s)
             return 0
+        if args.recheck:
+            return recheck(*args.recheck)
         if args.calibrate:
             pipe = Pipeline(get_settings())
             report = calibrate(pipe)
@@ -602,7 +662,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         if not args.out:
             p.error("--out FILE is needed to run the benchmark")
-        return run(args.out, args.n, args.timeout)
+        return run(args.out, args.n, args.timeout, args.category)
     except InputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -257,6 +257,12 @@ class ExtractiveAnswerer:
         named = bool(refs and (refs.docs or refs.articles))
         if refs is not None and len(refs.docs) == 1 and _ASKS_NUMBER.search(fold_for_search(question)):
             return self._doc_number(refs.docs[0], passages)
+        if refs is not None and len(refs.docs) == 1 and _ASKS_IDENTITY.fullmatch(
+                re.sub(r"[\s?？。,，!！]+", "", fold_for_search(refs.residual))):
+            # 「国发〔2021〕29号是个什么文件？」: the document's own head lines say it.
+            named_doc = self._doc_identity(refs.docs[0], passages)
+            if named_doc is not None:
+                return named_doc
         if refs is not None and len(refs.docs) == 1 and question_type(question) is QType.WHEN:
             # 「上海市数据条例什么时候开始实施？」: the document's own dating line answers it.
             dated = self._doc_date(refs.docs[0], refs.residual, passages)
@@ -486,10 +492,8 @@ class ExtractiveAnswerer:
         its own text; None when the question asks the date of something else in it."""
         asked = fold_for_search(residual)
         verb = _DATING.search(asked)
-        if verb is None or _has_content(_DATING_WORDS.sub(" ", asked)):
-            return None
         doc = self.index.docs.document(doc_id)
-        if doc is None:
+        if verb is None or doc is None or _has_content(_without_title(_DATING_WORDS.sub(" ", asked), doc.meta.title)):
             return None
         effect = verb.group(1) is not None
         found = list((_IN_FORCE if effect else _ADOPTED).finditer(doc.text))
@@ -516,6 +520,26 @@ class ExtractiveAnswerer:
         direct = date.group() if date else m.group()
         return Draft(direct, [s], [citation_of(1, s)], f"{direct}[1]。\n{with_marker(text.strip(), 1)}", 1.0, 1.0, True,
                      kind="number")
+
+    def _doc_identity(self, doc_id: str, passages: list[Passage]) -> Draft | None:
+        """The title of a document asked for by its number, quoted from its first line."""
+        doc = self.index.docs.document(doc_id)
+        if doc is None:
+            return None
+        line_end = doc.text.find("\n")
+        line_end = len(doc.text) if line_end < 0 else line_end
+        head = doc.text[:line_end]
+        if not head.strip() or fold_for_search(head.strip()) != fold_for_search(doc.meta.title):
+            return None  # a text that does not open with its title: the general path answers
+        holder = next((p for p in passages if p.doc_id == doc_id and p.start == 0), None)
+        passage = holder or Passage(_chunk_at(self.index, doc_id, 0), doc_id, doc.meta.title, "", "", 0.0,
+                                    0, line_end, meta=doc.meta.to_dict())
+        s = Sentence(passage, 0, line_end, head, head, coverage=1.0, score=1.0)
+        direct = f"《{head.strip()}》"
+        number = find_number(doc.meta, doc.text)
+        more = f"（{doc.text[number[0]:number[1]]}）" if number else ""
+        return Draft(direct, [s], [citation_of(1, s)], f"{direct}{more}[1]。\n{with_marker(head.strip(), 1)}", 1.0, 1.0,
+                     True, kind="name")
 
     def _reference(self, passages: list[Passage]) -> Draft:
         """The named article (or the top passage of the named document), read in order."""
@@ -1040,6 +1064,23 @@ _ASKS_NUMBER = re.compile(r"文号|发文字号|文件编号|发文编号|几号
 _REFERENCE_SENTENCES = 10
 # Words that say nothing once a document or article is named: 「第二十一条规定了什么」.
 _REFERENCE_FILLERS = frozenset("规定 内容 条款 条文 原文 全文 主要 具体 讲 说 写 提到 本条 这条 这一条 一下 了 的 是 什么 哪些 有 说明".split())
+
+
+# 「是个什么文件」「是哪个文件」「what document is」: the question asks which document a
+# number or a short name stands for.
+_ASKS_IDENTITY = re.compile(
+    r"(?:这|那)?(?:是|指)(?:个|一个)?(?:哪个|哪一个|哪份|哪一份|什么|啥)?(?:样的)?(?:文件|文|规定|通知|政策)|"
+    r"(?:what|which) (?:document|notice|policy) is (?:this|that|it)"
+)
+# Words a question uses to point at a document it names by number: 「国办那个……方案」.
+_POINTING = frozenset("那个 这个 那份 这份 那部 这部 那篇 这篇 国办 国务院办公厅 关于 文件 通知 的".split())
+
+
+def _without_title(residual: str, title: str) -> str:
+    """The residual without the words of the document's own title and pointing words
+    (a document named by its number is often described too: 「45号那个老年人方案」)."""
+    folded = fold_for_search(title)
+    return " ".join(t for t in tokenize_query(residual) if t not in _POINTING and not (folded and t in folded))
 
 
 def _has_content(residual: str) -> bool:

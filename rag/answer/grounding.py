@@ -174,7 +174,7 @@ _MARKUP = re.compile(
 # (可以, 不得, 应当) are not here: in a yes/no answer they are the content.
 _FILLER_ZH: frozenset[str] = frozenset(
     "是的 好的 对 嗯 如下 如上 以上 以下 上述 所述 综上 综上所述 总之 总而言之 因此 所以 此外 另外 同时 其中 "
-    "例如 比如 具体 具体来说 具体如下 主要 包括 主要包括 分别 答案 回答 根据 资料 来源 显示 资料显示 内容 相关 有关".split()
+    "例如 比如 具体 具体来说 具体如下 主要 包括 主要包括 分别 答案 回答 根据 依据 资料 材料 来源 编号 显示 资料显示 内容 相关 有关".split()
 )
 
 
@@ -496,6 +496,7 @@ class Check:
     reason: str
     markers: tuple[int, ...]  # the source numbers it cited, as generated
     sources: tuple[int, ...] = ()  # the cited sources that support it (numbers as generated)
+    inherited: bool = False  # written without markers; checked against the next sentence's
 
 
 @dataclass
@@ -541,6 +542,8 @@ class Grounder:
         self._bigrams: dict[tuple[int, int, int], set[str]] = {}  # folding is slow: once per span
         self._folded: dict[tuple[int, int, int], str] = {}
         self._reason = ""  # why the sentence being checked lacks support
+        self._held: list[str] = []  # sentences without markers, waiting for the paragraph's
+        self._inherited = False  # whether the sentence being checked took a later one's markers
 
     # ---- streaming -----------------------------------------------------------------
 
@@ -560,13 +563,46 @@ class Grounder:
             if cut is None:
                 break
             raw, self._pending = self._pending[:cut], self._pending[cut:]
-            piece = self._check(raw)
-            if piece:
-                out.append(piece)
+            out += [piece for piece in self._take(raw) if piece]
             if not self._pending:
                 break
+        if final:
+            out += [piece for piece in self._settle_held() if piece]
         self.result.pieces.extend(out)
         return out
+
+    # Small models often cite once per paragraph: 「甲。乙。丙。[1][2]」. A sentence without
+    # markers is held until the paragraph's next cited sentence and checked against the
+    # sources that one cites (shown with the markers of those that support it); at a
+    # paragraph break or the end with none to follow, it has no source and is dropped.
+
+    def _take(self, raw: str) -> list[str]:
+        """The pieces released by one complete sentence (held ones first)."""
+        sentence = raw.strip()
+        out: list[str] = []
+        if self._held and "\n" in raw[: len(raw) - len(raw.lstrip())] and not _cites_only(sentence):
+            # A new paragraph: the held sentences found no markers. (A line that only cites,
+            # 「- 依据资料：[1][2]」, still belongs to the paragraph above it.)
+            out += self._settle_held()
+        if _CONTENT.search(strip_markers(sentence)) and not markers(sentence) and not is_markup(sentence) \
+                and not is_no_answer(sentence):
+            self._held.append(raw)
+            return out
+        cited = markers(sentence)
+        if cited and self._held:
+            given = "".join(f"[{n}]" for n in dict.fromkeys(cited))
+            held, self._held = self._held, []
+            self._inherited = True
+            try:
+                out += [self._check(_with_markers(h, given)) for h in held]
+            finally:
+                self._inherited = False
+        out.append(self._check(raw))
+        return out
+
+    def _settle_held(self) -> list[str]:
+        held, self._held = self._held, []
+        return [self._check(h) for h in held]
 
     def _next_cut(self, final: bool) -> int | None:
         """Where the first complete sentence of the pending text ends (with its markers)."""
@@ -608,7 +644,8 @@ class Grounder:
             return self._drop(sentence, self._reason)
         text = MARKER.sub(lambda m: "".join(f"[{k}]" for k in self._renumber(m, mapping)), sentence)
         self.result.kept.append(text)
-        self.result.checks.append(Check(sentence, text, "kept", tuple(markers(sentence)), tuple(mapping)))
+        self.result.checks.append(Check(sentence, text, "kept", tuple(markers(sentence)), tuple(mapping),
+                                        inherited=self._inherited))
         if len(self.result.kept) == 1:
             return text
         # Keep the model's layout between kept sentences: a line break, a space, or nothing.
@@ -617,7 +654,7 @@ class Grounder:
 
     def _drop(self, sentence: str, reason: str) -> str:
         self.result.dropped.append(sentence)
-        self.result.checks.append(Check(sentence, "", reason, tuple(markers(sentence))))
+        self.result.checks.append(Check(sentence, "", reason, tuple(markers(sentence)), inherited=self._inherited))
         return ""
 
     def _fail(self, reason: str) -> dict[int, Span]:
@@ -655,8 +692,18 @@ class Grounder:
         covered = set().union(*(s.covered for s in kept.values())) if kept else set()
         context = set().union(*(bigrams(self._context(s.span.passage)) for s in kept.values())) if kept else set()
         score = (len(covered) + 0.5 * len((want - covered) & context)) / len(want)
-        if score < MIN_SUPPORT or not _numbers_in(body, [s.span.text for s in kept.values()]):
+        # Numbers may come from the heading or the document's own record as well: 「第24条」
+        # is the section 第二十四条, 「国务院令第716号」 the document's number.
+        texts = [s.span.text for s in kept.values()]
+        headings = [_heading(s.span.passage) for s in kept.values()]
+        if score < MIN_SUPPORT or not _numbers_in(body, texts + headings):
             return {}
+        # Most words shared is not enough when the place differs: 「深圳建立了……体系」 over
+        # 「北京市朝阳区建成了……体系」 is another city's fact.
+        where = "\n".join(texts + headings)
+        context_text = "\n".join(self._context(s.span.passage) for s in kept.values())
+        if not _places_agree([(pl,) for pl in places_in(body)], texts, where, context_text):
+            return self._fail("place")
         return {n: s.span for n, s in kept.items()}
 
     def _support_latin(self, claim: Claim, body: str, cited: list[int]) -> dict[int, Span]:
@@ -687,8 +734,8 @@ class Grounder:
             return self._fail("glossary")
         said = fold_for_search("\n".join(texts))
         where = fold_for_search("\n".join(texts + headings))
-        if not all(any(t in where for t in w.terms) for w in known if w.place):
-            return self._fail("place")  # a place the spans do not name: another place's fact
+        if not _places_agree([w.terms for w in known if w.place], texts, where, context):
+            return self._fail("place")
         if not all(_literal_in(w.text, said) for w in claim.words if w.literal and not w.terms):
             return self._fail("name")  # a name, code or address the sources never wrote
         if not all(w.terms[0] in said for w in claim.words if w.literal and w.terms):
@@ -758,6 +805,31 @@ class Grounder:
         return singles + joined
 
 
+def _cites_only(sentence: str) -> bool:
+    """A line that gives markers and says nothing else: 「依据资料编号：[1][2]」."""
+    body = strip_markers(sentence)
+    return bool(markers(sentence)) and not (read_claim(body).says_something if is_latin(body)
+                                            else _has_chinese_content(body))
+
+
+def _places_agree(asked: list[tuple[str, ...]], spans: list[str], where: str, context: str) -> bool:
+    """Each place a sentence names (as its Chinese names) is in the spans or their
+    headings, or — when the spans name no other place — elsewhere in the passage (a
+    passage often names its place once, a sentence or two before the figure)."""
+    if all(any(t in where for t in terms) for terms in asked):
+        return True
+    others = set(places_in("\n".join(spans))) - {t for terms in asked for t in terms}
+    return not others and all(any(t in context for t in terms) for terms in asked)
+
+
+def _with_markers(raw: str, given: str) -> str:
+    """A sentence without markers with ``given`` placed before its end punctuation
+    (「……站点。」 → 「……站点[1]。」, "… sites." → "… sites [1].")."""
+    end = re.search(r"(?:[。！？!?…；;.]+[”’」』）》)\"']*)?\s*$", raw)
+    cut = end.start() if end else len(raw)
+    return raw[:cut] + (" " if is_latin(raw) else "") + given + raw[cut:]
+
+
 def _adjacent(passage: Passage, a: Span, b: Span) -> bool:
     """Consecutive sentences of one paragraph (nothing but spaces between them)."""
     between = passage.text[a.end - passage.start : b.start - passage.start]
@@ -765,7 +837,27 @@ def _adjacent(passage: Passage, a: Span, b: Span) -> bool:
 
 
 def _numbers_in(body: str, spans: list[str]) -> bool:
-    return all(any(_has_number(s, num) for s in spans) for num in numbers(body))
+    """Every Arabic number of the sentence is in one of the texts, in digits or in Chinese
+    numerals (24 = 二十四)."""
+    return all(any(_has_number(s, num) or float(num) in _cn_values(s) for s in spans) for num in numbers(body))
+
+
+# Chinese numerals that are a number, not part of a word (统一, 一体化): with 十/百/千, or
+# followed by what they count.
+_CN_COUNT = re.compile(
+    r"[零〇一二三四五六七八九两]*[十百千][零〇一二三四五六七八九十百千两]*"
+    r"|[零〇一二三四五六七八九两]+(?=[条项款章节年月日个家名人次种类倍岁周])"
+)
+
+
+def _cn_values(text: str) -> set[float]:
+    return {float(v) for m in _CN_COUNT.finditer(text) if (v := cn_to_int(m.group())) is not None}
+
+
+def _heading(passage: Passage) -> str:
+    """What a reader sees above a quote: title, section, and the document's number and date."""
+    meta = passage.meta or {}
+    return "\n".join([passage.title, passage.section, str(meta.get("doc_number", "")), str(meta.get("date", ""))])
 
 
 def _citation(n: int, span: Span) -> Citation:

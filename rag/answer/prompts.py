@@ -60,10 +60,22 @@ SHAPE: dict[str, str] = {
     "yesno": "第一句先写资料中起决定作用的规定（可以、不得、应当、需要……）及其出处，再说明条件和例外。",
 }
 
+# The reminder after the question: small local models (Qwen2.5 1.5B) follow the system
+# prompt's rules on content but drop the [n] markers unless told again last.
 USER_PROMPT = """资料：
 {sources}
 
-<question>{question}</question>"""
+<question>{question}</question>
+
+{reminder}"""
+
+CITE_REMINDER: dict[Language, str] = {
+    # No example sentence here: a small model copies it into answers about other things.
+    "zh-Hans": "请只根据以上资料回答，每句话末尾都要用方括号写出它依据的资料编号，如[1]、[2]。",
+    "zh-Hant": "請只根據以上資料回答，每句話末尾都要用方括號寫出它依據的資料編號，如[1]、[2]。",
+    "en": "Answer only from the sources above, in English, and end every sentence with the number of the source "
+          "it is based on in square brackets, like [1] or [2].",
+}
 
 SOURCE_BLOCK = '<source id="{n}" title="{title}" section="{section}">\n{text}\n</source>'
 
@@ -125,7 +137,8 @@ def answer_messages(
     its ``intent`` (an `Intent` value) asks for."""
     shape = SHAPE.get(intent.value if isinstance(intent, Intent) else intent, SHAPE["factoid"])
     system = SYSTEM_PROMPT.format(language=LANGUAGE_NAME[language], no_answer=NO_ANSWER[language], shape=shape)
-    user = USER_PROMPT.format(sources=format_sources(passages), question=neutralize(question))
+    user = USER_PROMPT.format(sources=format_sources(passages), question=neutralize(question),
+                              reminder=CITE_REMINDER[language])
     return [("system", system), ("user", user)]
 
 

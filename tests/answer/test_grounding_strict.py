@@ -198,3 +198,61 @@ def test_chinese_sentences_are_checked_as_before(changde: Passage) -> None:
     g = ground("常德建成了13家线下智能养老服务站点[1]。13家站点为3万多老人提供服务[1]。常德建成了100家站点[1]。", [changde])
     assert g.text == "常德建成了13家线下智能养老服务站点[1]。13家站点为3万多老人提供服务[1]。"
     assert [c.reason for c in g.checks] == ["kept", "kept", "unsupported"]
+
+
+# ---- a paragraph cited once, at its end (how small local models cite) ----------------------
+
+
+def test_sentences_of_a_paragraph_cited_at_its_end_are_checked_against_those_sources(changde: Passage) -> None:
+    g = ground("常德建成了13家线下智能养老服务站点。常德给每位老人发了一部手机。站点为3万多老人提供服务。[1]", [changde])
+    assert g.text == "常德建成了13家线下智能养老服务站点[1]。站点为3万多老人提供服务。[1]"
+    assert [(c.reason, c.inherited) for c in g.checks] == [("kept", True), ("unsupported", True), ("kept", False)]
+    assert "13家" in g.citations[0].quote
+
+
+def test_a_sentence_without_markers_takes_none_across_a_paragraph_break(changde: Passage) -> None:
+    g = ground("常德建成了13家线下智能养老服务站点。\n站点为3万多老人提供服务[1]。", [changde])
+    assert g.text == "站点为3万多老人提供服务[1]。"
+    assert g.dropped == ["常德建成了13家线下智能养老服务站点。"]
+
+
+def test_a_place_named_earlier_in_the_passage_counts_another_place_does_not(bundled: Pipeline) -> None:
+    yangpu = passage_with(bundled, "5大类48项服务内容")  # 杨浦区 is named two sentences before
+    good = "The service list of Yangpu District's digital nursing home includes 5 categories and 48 services [1]."
+    assert ground(good, [yangpu], bundled.similarity).text == good
+    bad = "The service list of Hangzhou's digital nursing home includes 5 categories and 48 services [1]."
+    g = ground(bad, [yangpu], bundled.similarity)
+    assert g.text == "" and [c.reason for c in g.checks] == ["place"]
+
+
+def test_a_sentence_that_only_points_at_a_source_number_is_dropped(changde: Passage) -> None:
+    g = ground("常德建成了13家线下智能养老服务站点[1]。依据资料编号为 [1]。", [changde])
+    assert g.text == "常德建成了13家线下智能养老服务站点[1]。"
+    assert [c.reason for c in g.checks] == ["kept", "no_content"]
+
+
+def test_numbers_may_be_chinese_numerals_or_the_documents_own_number(bundled: Pipeline) -> None:
+    article = passage_with(bundled, "国家建立数据安全审查制度")  # section 第二十四条
+    ok = "数据安全法第24条规定国家建立数据安全审查制度[1]。"
+    assert ground(ok, [article]).text == ok
+    assert ground("数据安全法第25条规定国家建立数据安全审查制度[1]。", [article]).text == ""
+    licence = passage_with(bundled, "电子证照与纸质证照具有同等法律效力")  # 国务院令第716号
+    ok = "国务院令第716号规定电子证照与纸质证照具有同等法律效力[1]。"
+    assert ground(ok, [licence]).text == ok
+    assert ground("国务院令第717号规定电子证照与纸质证照具有同等法律效力[1]。", [licence]).text == ""
+
+
+def test_a_chinese_sentence_that_moves_a_fact_to_another_city_is_dropped(bundled: Pipeline) -> None:
+    # What Qwen2.5-1.5B wrote: 朝阳区's public-health system, credited to Shenzhen.
+    chaoyang = passage_with(bundled, "以居民电子病历为基础")
+    moved = "深圳建立了以居民电子病历为基础、卫生专网传输为支撑的区域数字化公共卫生体系[1]。"
+    g = ground(moved, [chaoyang])
+    assert g.text == "" and [c.reason for c in g.checks] == ["place"]
+    right = "北京市朝阳区建成了以居民电子病历为基础、卫生专网传输为支撑的区域数字化公共卫生体系[1]。"
+    assert ground(right, [chaoyang]).text == right
+
+
+def test_a_line_that_only_cites_gives_its_markers_to_the_paragraph_above(changde: Passage) -> None:
+    g = ground("常德建成了13家线下智能养老服务站点。\n- 依据资料：[1]", [changde])
+    assert g.text == "常德建成了13家线下智能养老服务站点[1]。"
+    assert [c.reason for c in g.checks] == ["kept", "no_content"]

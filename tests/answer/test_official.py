@@ -141,6 +141,8 @@ def test_the_direct_answer_is_the_whole_amount_or_body(bundled: Pipeline, questi
         # When it was adopted or issued: its head line, or the sign-off under the issuer.
         ("杭州城市大脑赋能城市治理促进条例是哪天通过的？", "2020年10月27日", "会议通过"),
         ("45号文是哪一天发的？", "2020年11月15日", "国务院办公厅"),
+        # Named by its number and described by its title's words as well.
+        ("國辦發〔2020〕45號那個老年人智能技術方案是哪天印發的？", "2020年11月15日", "国务院办公厅"),
     ],
 )
 def test_a_named_documents_dates_come_from_its_own_text(bundled: Pipeline, question: str, direct: str,
@@ -148,4 +150,11 @@ def test_a_named_documents_dates_come_from_its_own_text(bundled: Pipeline, quest
     a = ask(bundled, question)
     assert not a.refused and a.direct == direct, (a.direct, a.status)
     assert quoted in a.citations[0].quote
+    exact(bundled, a)
+
+
+def test_a_document_asked_for_by_its_number_is_named_from_its_own_first_line(bundled: Pipeline) -> None:
+    a = ask(bundled, "国发〔2021〕29号是个什么文件？")
+    assert a.direct == "《国务院关于印发“十四五”数字经济发展规划的通知》"
+    assert a.citations[0].quote == "国务院关于印发“十四五”数字经济发展规划的通知"
     exact(bundled, a)
