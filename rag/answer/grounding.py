@@ -178,6 +178,12 @@ _FILLER_ZH: frozenset[str] = frozenset(
 )
 
 
+# A sentence that stops where its answer should begin: 「……的文号是[1]。」, "The city … is [1]."
+# (a small model that lost the fact): it states nothing a source could support.
+# (A line ending in a colon introduces a list and is checked as such.)
+_UNFINISHED = re.compile(r"(?:是|为|包括|\b(?:is|are|was|were|include|includes))\s*[。.!！?？]?\s*$", re.IGNORECASE)
+
+
 def is_markup(text: str) -> bool:
     """Whether the text holds markup: a delimiter of our prompt or an HTML/XML tag."""
     return bool(_MARKUP.search(fold_for_search(html.unescape(text))))
@@ -636,7 +642,7 @@ class Grounder:
             self.result.checks.append(Check(sentence, "", "no_answer", tuple(markers(sentence))))
             return ""
         says = _has_chinese_content(body) if not is_latin(body) else read_claim(body).says_something
-        if not says:
+        if not says or _UNFINISHED.search(body):
             return self._drop(sentence, "no_content")
         self._reason = "unsupported"
         mapping = self._support(sentence)
@@ -787,7 +793,7 @@ class Grounder:
         """Where a detail may come from besides the span: headings and the passage's other
         sentences (planted instructions excluded, as everywhere)."""
         spans = self._candidates(passage, pairs=False)
-        return "\n".join([passage.title, passage.section, *(s.text for s in spans)])
+        return "\n".join([_heading(passage), *(s.text for s in spans)])
 
     def _candidates(self, passage: Passage, pairs: bool) -> list[Span]:
         """Sentence spans of a passage (and adjacent pairs), planted instructions left out."""

@@ -256,3 +256,18 @@ def test_a_line_that_only_cites_gives_its_markers_to_the_paragraph_above(changde
     g = ground("常德建成了13家线下智能养老服务站点。\n- 依据资料：[1]", [changde])
     assert g.text == "常德建成了13家线下智能养老服务站点[1]。"
     assert [c.reason for c in g.checks] == ["kept", "no_content"]
+
+
+def test_a_sentence_that_names_the_document_by_its_number_is_kept(bundled: Pipeline) -> None:
+    # 「人社部发〔2021〕48号」 is on the citation card (the document's record), not in the span.
+    target = passage_with(bundled, "新增技能人才4000万人以上")
+    ok = "人社部发〔2021〕48号提出“十四五”期间要新增4000万人以上技能人才[1]。"
+    assert ground(ok, [target]).text == ok
+
+
+@pytest.mark.parametrize("cut", ["常德建成的线下智能养老服务站点数量是[1]。", "The number of offline smart elderly-care service sites Changde built is [1]."])
+def test_a_sentence_that_stops_where_its_answer_should_begin_is_dropped(
+    bundled: Pipeline, changde: Passage, cut: str
+) -> None:
+    g = ground(cut, [changde], bundled.similarity)
+    assert g.text == "" and [c.reason for c in g.checks] == ["no_content"]
