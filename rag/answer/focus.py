@@ -27,7 +27,7 @@ from rag.answer.question import QType, question_type
 from rag.index.lexical import LexicalIndex
 from rag.text.normalize import fold_for_search, has_cjk
 from rag.text.places import PLACES, places_in
-from rag.text.synonyms import english_terms, expand, synonyms_of
+from rag.text.synonyms import english_terms, expand, phrases_in, synonyms_of
 from rag.text.tokenize import (QUESTION_WORDS, STOPWORDS, dictionary_tag, dictionary_words, tokenize, word_classes,
                                words)
 
@@ -47,6 +47,16 @@ _FUNCTION_CHARS = set("的和与及在是有了搞做把被给对向从到由为
 _SELF = re.compile(r"^(?:我是|我们是|作为|本人是)(?:一名|一个|一位)?([^，,。？?]{1,12})[，,]")
 _AUTHOR = re.compile(r"谁写|谁撰写|谁执笔|谁起草|作者是谁|who wrote|who (?:is|was) the author|who authored")
 # 「需要交哪些文件」「要带什么材料」 asks for the materials, whatever the noun.
+# A name the question quotes (《最炫民族风》, “随申办”) is one thing, not its words.
+_QUOTED = re.compile(r"([《“「『\"])([^》”」』\"]{2,30})[》”」』\"]")
+# 「院长叫什么」「负责人的名字」 asks for a person as 「院长是谁」 does.
+_NAME_ASKED = re.compile(r"叫什么|叫啥|名字|姓名|哪些人|什么人|哪位|what is (?:his|her|the \w+'s) name")
+# 「“数据二十条”」「“国十条”」: a policy document by its nickname.
+_NICKNAME = re.compile(r"[一二三四五六七八九十百]+条$")
+# A premise, then the question: 「……，那……？」「……，那么请问……？」 (not 那些, 那个, 那里).
+_PIVOT = re.compile(r"^(.{4,}?)[，,;；]\s*(?:那么|那请问|那|请问)(?![些个里儿时样边])\s*(.{2,})$", re.S)
+_ASKING = re.compile(r"几|哪|什么|啥|多少|谁|怎")
+_QUOTE_MARKS = re.compile(r"[《》“”「」『』\"‘’]")
 _MATERIALS = re.compile(r"(?:交|提交|带|准备|提供|上传)(?:哪些|什么|啥)(?:文件|材料|资料|证件|证明)")
 # The same kinds asked in English: the answer sentence must state them just the same.
 _ENGLISH_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for p, k in (
@@ -54,12 +64,22 @@ _ENGLISH_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), 
     (r"\b(?:e-?mail|mailbox)\b", "邮箱"), (r"\baddress\b", "地址"), (r"\bwebsite\b|\burl\b", "网址"),
     (r"\bopening hours\b|\boffice hours\b|\bbusiness hours\b", "开放时间"),
     (r"\bweather\b|\brain\b|\btemperature\b", "天气"), (r"\bprice\b", "价格"), (r"\bsteps\b", "步骤"),
+    # A task, not a question about the documents: 「can you recommend a laptop」「write me a poem」.
+    (r"\b(?:can|could|would) you (?:please )?(?:recommend|suggest)\b", "推荐"), (r"\bpoem\b|\bwrite me\b", "写诗"),
+))
+# People by their post, in an English who-question (「Who signed it as President?」).
+_ENGLISH_PERSONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for p, k in (
+    (r"\bpresident\b", "主席"), (r"\bchairm[ae]n\b|\bchairperson\b", "主任"), (r"\bmayor\b", "市长"),
+    (r"\bgovernor\b", "省长"), (r"\bminister\b", "部长"), (r"\bpremier\b", "总理"), (r"\bauthors?\b", "作者"),
+    (r"\bwinners?\b", "获奖者"), (r"\bspokesperson\b|\bspokesman\b", "发言人"),
+    (r"\bhead of\b|\bleader of\b", "负责人"), (r"\bchaired\b|\bpresided\b", "主持"),
 ))
 # A fee the question asks about by name (认证费, 停车费).
 _FEE = re.compile(r"[\u4e00-\u9fff]{1,2}费")
 # 「怎么报名」「如何申请」「要怎么查」: a how-to; the action, in the corpus's two-character word.
 # 「……怎么办？」 asks what to do, not how a thing is 办理.
-_PROCEDURE = re.compile(r"(?:怎么|怎样|如何|咋)\s*(?:才能|去|来)?\s*(报名|申请|申领|办理|注册|注销|开通|预约|登记|缴纳|缴费|领取|"
+# 「怎么在手机上申领」: where it is done may sit between the question word and the act.
+_PROCEDURE = re.compile(r"(?:怎么|怎样|如何|咋)\s*(?:才能|去|来)?\s*(?:在[^，,。？?]{1,8}?[上里])?\s*(报名|申请|申领|办理|注册|注销|开通|预约|登记|缴纳|缴费|领取|"
                         r"查询|查|办(?![？?呢啊吧。，,！!]|$)|领|交|报)")
 _ACTION = {"查": "查询", "办": "办理", "领": "领取", "交": "缴纳", "报": "申报"}
 # 「怎么帮老人……」「如何协助……」: the asker wants to know what they can do for someone.
@@ -119,6 +139,12 @@ class Focus:
     # Chinese alternatives of a focus term that came from an English word (app →
     # 应用程序, 移动互联网应用): any one of them supports it.
     alternatives: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Names among the terms — what the corpus writes in quotation marks (“随申办”, “拍家园”)
+    # — and the names the question quotes that the corpus never writes (《最炫民族风》).
+    # A name is what the question is about: a sentence about something else answers
+    # nothing, however many of the other words it shares.
+    names: tuple[str, ...] = ()
+    unknown_names: tuple[str, ...] = ()
 
     @property
     def weight(self) -> float:
@@ -168,6 +194,12 @@ class FocusReader:
         """The focus of ``question``; ``residual`` is the question with the documents it
         names cut out (their names are the scope, not the focus)."""
         asked = residual if residual is not None else question
+        turn = _PIVOT.match(asked.strip())
+        if turn and not _ASKING.search(turn.group(1)):
+            # 「个保法说生物识别信息是敏感信息，那我家猫该打几针疫苗？」: the first clause only
+            # states what the asker read; the question is what follows 那.
+            asked = question = turn.group(2)
+            residual = None
         folded = fold_for_search(asked)
         # 「我是社区工作者，怎么帮老人用健康码？」: who asks is part of what is asked — what a
         # 社区工作者 can do — so the role is part of the focus.
@@ -179,15 +211,31 @@ class FocusReader:
         places = places_asked(question if residual is None else asked)
         years = tuple(dict.fromkeys(_YEAR.findall(question)))
         generic, domain, asked_kinds, persons = _lists()
-        if question_type(question) is QType.WHO:
+        if question_type(question) is QType.WHO or _NAME_ASKED.search(folded):
             asked_kinds = tuple(sorted((*asked_kinds, *persons), key=len, reverse=True))
         alternatives: dict[str, tuple[str, ...]] = {}
+        unknown: list[str] = []
+        quoted_terms: list[str] = []
         joined: set[str] = set()  # runs of single characters joined into one unknown word
         english = not has_cjk(folded)
         if english:
             candidates = list(dict.fromkeys(expand(folded)))
         else:
             stripped = _TIME.sub(" ", folded)
+            for mark, quoted in _QUOTED.findall(stripped):
+                if re.search(r"\s", quoted):
+                    continue  # a document the question names, cut out of it: 《关于 》
+                # Quotation marks also only stress a phrase (有哪“三不”问题, “第几大差别”):
+                # a name is three characters or more with no question word in it, and a
+                # list of names (“信息免填报、材料免提交”) is read name by name.
+                for part in re.split(r"[、，,；;和与及]", quoted):
+                    if len(part) < 3 or not has_cjk(part) or _ASKING.search(part):
+                        continue
+                    if not self.written_anywhere(part):
+                        # A title (《最炫民族风》) names a work the corpus does not hold; a
+                        # quoted phrase (“大数据杀熟”) may be the asker's word for what the
+                        # corpus says otherwise, so it only weighs as a term no passage uses.
+                        (unknown if mark == "《" or _NICKNAME.search(part) else quoted_terms).append(part)
             for p in sorted(places, key=len, reverse=True):
                 stripped = re.sub(re.escape(p) + r"(?:省|市|县|区|新区)?", " ", stripped)
             # Latin words in a Chinese question (「Is an 电子印章 valid…」) count through the
@@ -196,7 +244,15 @@ class FocusReader:
             single = dictionary_words(re.sub(r"(?<![0-9])[a-z][a-z\-]*", " ", stripped))
             cut = _rejoin_unknown(single)
             joined = set(cut) - set(single)
-            candidates = [t for t in dict.fromkeys(cut) if _content(t)]
+            candidates = [t for t in dict.fromkeys(cut + quoted_terms) if _content(t)]
+            for phrase in phrases_in(stripped):
+                if any(phrase in t and phrase != t for t in candidates):
+                    continue  # 全国人大常委会 already holds 人大常委会
+                parts = set(tokenize(phrase)) | {phrase}
+                at = next((i for i, t in enumerate(candidates) if t in parts), len(candidates))
+                kept = [t for t in candidates if t not in parts]
+                # In the question's order: the topic of a refusal is read from it.
+                candidates = kept[: at - sum(1 for t in candidates[:at] if t in parts)] + [phrase] + kept[at - sum(1 for t in candidates[:at] if t in parts):]
             for options in english_terms(latin) if latin else ():
                 if options[0] not in candidates:
                     candidates.append(options[0])
@@ -216,8 +272,12 @@ class FocusReader:
         head = max(kinds, key=lambda w: (len(w), folded.rfind(w)), default="")
         if not head and _MATERIALS.search(folded):
             head = "材料"
-        if not head and english:
+        # An English question that names a body in Chinese (「Who heads 国家数据局?」) asks in English.
+        in_english = english or len(re.findall(r"[a-z]{2,}", folded)) * 2 > sum(1 for ch in folded if "\u4e00" <= ch <= "\u9fff")
+        if not head and in_english:
             head = next((k for p, k in _ENGLISH_KINDS if p.search(folded)), "")
+            if not head and question_type(question) is QType.WHO:
+                head = next((k for p, k in _ENGLISH_PERSONS if p.search(folded)), "")
         if not head and _AUTHOR.search(folded):
             head = "作者"  # 「这篇文章是谁写的」 asks for the author, whatever words it uses
         fee = _FEE.search(folded)
@@ -251,8 +311,42 @@ class FocusReader:
                 weights[t] = math.log(1 + (n - 0.5) / 1.5)
             else:
                 weights[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        names = tuple(t for t in weights if t not in absent and self.quoted(t))
         return Focus(weights, tuple(named_domain), tuple(absent), tuple(places), years,
-                     tuple(w for w in role_words if w in weights), helping, head, also, alternatives)
+                     tuple(w for w in role_words if w in weights), helping, head, also, alternatives,
+                     names, tuple(unknown))
+
+    def _with_grams(self, text: str) -> list[int]:
+        """Chunks that hold every two-character piece of ``text`` (candidates to read)."""
+        # Only runs of word characters are in the index: 「方案(2021—2023)」 is read as
+        # 方案 and 2021, 2023.
+        runs = re.findall(r"[\u4e00-\u9fff]+|[a-z0-9]+", text)
+        grams = [r[i : i + 2] for r in runs if has_cjk(r) for i in range(len(r) - 1)] + [r for r in runs if not has_cjk(r)]
+        mask = np.ones(len(self.lexical.ids), dtype=bool)
+        for g in grams:
+            mask &= self.lexical.scores([g]) > 0
+            if not mask.any():
+                return []
+        return [int(i) for i in np.flatnonzero(mask)]
+
+    def written_anywhere(self, text: str) -> bool:
+        """Whether some passage writes ``text`` (quotation marks aside)."""
+        key = (self.lexical.revision, "written:" + text)
+        if key not in self._used:
+            want = _QUOTE_MARKS.sub("", text)
+            self._used[key] = any(want in _QUOTE_MARKS.sub("", fold_for_search(self.chunk_text(i)))
+                                  for i in self._with_grams(want)[:200])
+        return self._used[key]
+
+    def quoted(self, term: str) -> bool:
+        """Whether the corpus writes ``term`` as a name, in quotation marks (“随申办”)."""
+        if len(term) < 2 or not has_cjk(term):
+            return False
+        key = (self.lexical.revision, "quoted:" + term)
+        if key not in self._used:
+            marked = re.compile(rf"[“「\"]{re.escape(term)}[”」\"]")
+            self._used[key] = any(marked.search(fold_for_search(self.chunk_text(i))) for i in self._with_grams(term)[:200])
+        return self._used[key]
 
     def _compound_of_used(self, term: str) -> bool:
         parts = [p for p in tokenize(term) if len(p) > 1 and p != term]

@@ -93,7 +93,7 @@ DATE = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{4}[
 
 # Measure words a count question asks for, so 「投资了多少钱」 is not answered with 「2000多名」.
 _UNIT_AFTER = re.compile(
-    r"(?:多少|几)\s*(?:[十百千万亿]+(?=[元人名个]))?\s*(个小时|个月|个工作日|钱|资金|经费|所|家|项|个|名|位|人次|人|类|大类|种|次|岁|年|天|日|倍|元|万元|亿元|小时|件)")
+    r"(?:多少|几)\s*(?:[十百千万亿]+(?=[元人名个]))?\s*(个小时|个月|个工作日|钱|资金|经费|所|家|项|个|名|位|人次|人|类|大类|种|次|岁|年|天|日|倍|元|万元|亿元|小时|件|户|条|座|台|张|份|篇|部)")
 _DURATION = re.compile(r"多长时间|多久|多少时间|how long")
 # 「多久做一次」 asks how often: 每年至少一次 answers it.
 _FREQUENCY = re.compile(r"(?:多久|多长时间|多少天|几年|几个月)[^，。？?]{0,8}一次|how often")
@@ -104,6 +104,8 @@ _UNIT_GROUPS: dict[str, frozenset[str]] = {
     "人": frozenset("人名位"), "名": frozenset("人名位"), "位": frozenset("人名位"), "人次": frozenset({"人次"}),
     "类": frozenset("类"), "大类": frozenset("类"), "家": frozenset("家"), "项": frozenset("项"), "所": frozenset("所"),
     "个": frozenset("个"), "种": frozenset("种"), "次": frozenset("次"), "岁": frozenset("岁"), "年": frozenset("年"),
+    "户": frozenset({"户", "家庭"}), "条": frozenset("条项"), "座": frozenset("座"), "台": frozenset("台"),
+    "张": frozenset("张"), "份": frozenset("份"), "篇": frozenset("篇"), "部": frozenset("部"),
     "天": frozenset({"天", "日", "工作日"}), "日": frozenset({"天", "日", "工作日"}),
     "个工作日": frozenset({"工作日", "日", "天"}), "倍": frozenset("倍"),
     "个小时": frozenset({"小时"}), "小时": frozenset({"小时"}), "个月": frozenset({"月"}), "件": frozenset("件"),

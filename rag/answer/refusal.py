@@ -114,6 +114,8 @@ _TITLE = re.compile(r"《[^》]*》")
 _PLAN_PERIOD = re.compile(r"十[一二三四五六七八九]五")
 _PERIOD = re.compile(r"(\d{4})\s*[—\-–~至到]\s*(\d{4})")
 _NEEDS_SPAN = {QType.COUNT: "count", QType.WHEN: "when", QType.WHERE: "where", QType.WHO: "who"}
+# 「《X》里……」「《X》对……是怎么规定的」「X规定……」: a question about a document's own content.
+_ASKS_CONTENT = re.compile(r"[》法例则定引案见知号文]\s*(?:里|中|中的|对|规定|提出|要求|明确|讲|写|列|定了|有哪些|有什么|的内容|主要)")
 # Draft kinds whose evidence is the reference itself (「数据安全法第二十一条」, 「……的文号」).
 _BY_REFERENCE = ("reference", "number")
 
@@ -159,10 +161,18 @@ def assess(question: str, draft: Draft | None, refs: References, focus: Focus, d
         return evidence(Decision(False, "article", refs.missing_articles[0], topic=topic))
     if refs.missing and not refs.docs and set(refs.missing) - set(refs.mentioned):
         return evidence(Decision(False, "document", "、".join(refs.missing), topic=topic))
+    if focus.unknown_names:
+        name = focus.unknown_names[0]
+        return evidence(Decision(False, "focus", name, detail=f"the corpus never names {name}", topic=name))
     if draft is None or not draft.sentences:
         return evidence(Decision(False, "evidence", detail="no passages", topic=topic))
     by_reference = draft.kind in _BY_REFERENCE
     best = draft.sentences[0]
+    if refs.missing and not refs.docs and _ASKS_CONTENT.search(fold_for_search(question)):
+        # 「《技能人才薪酬分配指引》对技能津贴是怎么规定的」: what the document itself says is not
+        # in the corpus; what other documents say of it is offered as such, not as its content.
+        return evidence(Decision(False, "document", "、".join(refs.missing), detail="asks what a document the corpus lacks says",
+                                 topic=topic, related=best))
     share, missing = (1.0, []) if by_reference else _support(draft, focus)
     said = fold_for_search(best.context())
     # A named document shown for its own sake answers no asked kind: 「这篇文章是谁写的」 needs
@@ -242,6 +252,15 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
             return Decision(False, "year", year, detail=f"year {year} not in the evidence",
                             topic="".join(focus.places) + "".join(list(focus.terms)[:1]),
                             related=best if other else None, related_what=f"{other}年" if other else "")
+    if not (draft.kind in _BY_REFERENCE):
+        read = "\n".join(f"{s.context()}\n{s.paragraph}\n{s.passage.title}" for s in (draft.sentences if draft.kind == "list" else draft.sentences[:1]))
+        name = next((n for n in focus.names if not supports(fold_for_search(read), n)), "")
+        if name:
+            # 「随申办注册用户有多少」 answered by the definition of 大型网络平台: the numbers
+            # are there, the thing asked about is not.
+            terms = list(focus.terms)
+            topic = "".join(terms[terms.index(name):][:3])  # 随申办注册用户, not 随申办: the corpus names it
+            return Decision(False, "focus", name, detail=f"the answer sentence is not about {name}", topic=topic)
     where = "\n".join(dict.fromkeys(_where(s) for s in draft.sentences))
     for p in focus.places:
         if not _names(where, p):
@@ -265,6 +284,10 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
         role = "".join(focus.role)
         return Decision(False, "focus", role, detail="the evidence does not say what the asker's role can do",
                         topic=role, related=best)
+    total = _TOTAL.search(fold_for_search(asked))
+    if total and draft.direct and _increase_before(best.text, draft.direct):
+        # 「技能人才总量有多少」 answered by 「新增技能人才4000万人」: an increase is not the total.
+        return Decision(False, "answer_type", "count", detail="the figure is an increase; the question asks a total", topic=topic)
     act = _WHO_ACT.search(fold_for_search(asked))
     if act and "的" in act.group(1):
         act = None  # 「是谁写的」: no act to check (the author is the head, checked as such)
@@ -276,6 +299,17 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
     if not cjk and not focus.terms and not (set(expand(question)) - set(places_asked(question))):
         return Decision(False, "evidence", detail="the question names nothing the documents' vocabulary knows")
     return None
+
+
+_TOTAL = re.compile(r"总量|总数|总共|一共|累计|总计|合计|in total|altogether")
+_INCREASE = re.compile(r"(?:新增|增加|增长|提高|新建|新培育|扩大)[^，。；]{0,12}$")
+
+
+def _increase_before(sentence: str, span: str) -> bool:
+    """Whether the figure ``span`` is stated as an increase (「新增技能人才4000万人」)."""
+    first = re.split(r"[，,；;、]", re.sub(r"\[\d+\]", "", span))[0].rstrip("。")  # 「4000万人以上，达到35%」
+    at = fold_for_search(sentence).find(fold_for_search(first))
+    return at > 0 and bool(_INCREASE.search(fold_for_search(sentence)[:at])) and not _TOTAL.search(fold_for_search(sentence))
 
 
 def decide_on(ev: Evidence, t: Thresholds | None = None) -> Decision:

@@ -52,7 +52,8 @@ _NOT_A_NAME = frozenset(
     "的 和 与 及 或 在 是 有 对 中 请问 我 我们 你 问 想 知道 一下 了解 部 个 项 条".split()
 )
 # Where a typed law name ends: 法 or 法典 (not 法律, 法规, 法院 …), or 条例.
-_LAW_END = re.compile(r"法典|法(?![律规院人定治制官令学务])|条例")
+# 「电子签名法规定……」 is the law and 规定, not 法规.
+_LAW_END = re.compile(r"法典|法(?![律院人定治制官令学务]|规(?!定))|条例")
 MIN_ALIAS = 3  # shorter names match too much ordinary text
 # How users point at "the paper" without naming it (「文章提出了哪些建议」): every document
 # of kind ``paper`` is meant (with one paper in the corpus, that one).

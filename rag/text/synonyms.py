@@ -37,11 +37,28 @@ def synonyms_of(term: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(x for g in _groups() if t in g for x in g if x != t))
 
 
+def phrases_in(text: str) -> list[str]:
+    """The reviewed terms of several words that ``text`` (folded) writes (大数据杀熟):
+    one concept, which a word-by-word reading would split into words none of the
+    corpus's sentences say."""
+    return [t for g in _groups() for t in g if len(t) >= 3 and t in text and len(tokenize(t)) > 1]
+
+
 def english_terms(text: str) -> list[tuple[str, ...]]:
     """For each glossary phrase in an English text, its Chinese terms, whole (「app」 →
     应用程序, 移动互联网应用): the alternatives one concept can be said with."""
-    folded = fold_for_search(text)
-    return [terms for pattern, terms in _english() if pattern.search(folded)]
+    return _english_matches(fold_for_search(text))
+
+
+def _english_matches(folded: str) -> list[tuple[str, ...]]:
+    """The glossary's Chinese terms for an English text, longest phrase first; a phrase
+    matched is used up, so 「in charge」 (负责) is not read again as 「charge」 (收费)."""
+    out = []
+    for pattern, terms in _english():
+        if pattern.search(folded):
+            out.append(terms)
+            folded = pattern.sub(" ", folded)
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -80,9 +97,8 @@ def expand(query: str) -> list[str]:
             for term in group:
                 if term not in folded:
                     extra.extend(tokenize(term))
-    for pattern, terms in _english():
-        if pattern.search(folded):
-            for term in terms:
-                extra.extend(tokenize(term))
+    for terms in _english_matches(folded):
+        for term in terms:
+            extra.extend(tokenize(term))
     extra.extend(p for p in places_in(folded) if p not in folded)
     return list(dict.fromkeys(extra))
