@@ -73,6 +73,12 @@ def test_a_year_the_evidence_does_not_have_is_refused(bundled: Pipeline) -> None
         ("上海“拍家园”服务了多少户家庭？", "answer_type"),
         # How to do it, wherever it is done: the sentence must say how to 申领.
         ("怎么在手机上申领电子社保卡？", "focus"),
+        # A premise, then the question: judged on what follows 那.
+        ("个保法说人脸是敏感个人信息，那我家狗该打几针疫苗？", "focus"),
+        # A post asked in English: the sentence listing the bodies that drew up a guide names no head.
+        ("Who is the head of the 国家数据局?", "focus"),
+        # An increase (新增4000万人以上) is not the total asked for.
+        ("全国技能人才总量现在有多少人？", "answer_type"),
     ],
 )
 def test_near_misses_the_evidence_does_not_answer(bundled: Pipeline, question: str, check: str) -> None:
@@ -131,6 +137,8 @@ def test_questions_the_corpus_answers_are_still_answered(bundled: Pipeline) -> N
         ("按国办方案，医院要保留一定比例的什么给不会用手机的老人？", "现场号源"),
         # Where to go to sue is a body, not a place.
         ("个人信息处理者拒绝我查阅、删除这些请求，我能去哪儿告它？", "人民法院"),
+        # 「in charge」 asks who is responsible; it is not 「charge」, a fee.
+        ("Which Beijing department is in charge of the 一网慧治 work?", "经济和信息化部门"),
     ]:
         a = ask(bundled, question)
         assert not a.refused and expected in a.answer, (question, a.status)
