@@ -7,7 +7,10 @@ Prints figures; asserts nothing (timed unit tests would be flaky on shared machi
 * indexing throughput: passages embedded per second, uncached, on CMRC contexts
   (or the bundled corpus's chunks when no SQuAD file is given);
 * query latency: one question embedded, p50/p95 over the gold questions;
-* retrieval latency: a full hybrid search on the bundled corpus, p50/p95.
+* retrieval latency: a full hybrid search on the bundled corpus, p50/p95;
+* with ``--revision FILE`` (a JSONL of ``{"text": …}`` documents, e.g.
+  ``../shared/bench/lawrefbook.jsonl.gz``) only the per-search check of the index
+  revision, with every document of the file stored, against the full scan it replaced.
 """
 
 from __future__ import annotations
@@ -33,12 +36,50 @@ def pct(xs: list[float], q: float) -> float:
     return round(float(np.percentile(xs, q)), 1)
 
 
+def revision_cost(path: Path, calls: int = 200) -> dict[str, float]:
+    """Milliseconds per `DocStore.revision` call with every document of ``path`` stored,
+    and per call of the full scan it does only when the store changed."""
+    import gzip
+    import hashlib
+
+    from rag.index.docstore import DocStore
+    from rag.types import Chunk, Document, DocumentMeta
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = DocStore(Path(tmp) / "docs.sqlite")
+        with (gzip.open(path, "rt", encoding="utf-8") if path.suffix == ".gz" else path.open(encoding="utf-8")) as f:
+            for i, line in enumerate(f):
+                text = json.loads(line)["text"]
+                meta = DocumentMeta(doc_id=f"doc-{i:06d}", title=f"doc {i}")
+                store.put(Document(meta, text, hashlib.sha1(text.encode()).hexdigest()), "bench",
+                          [Chunk(f"chunk-{i}", meta.doc_id, 0, min(len(text), 200), text[:200], "", 0)])
+        db = store._db()
+
+        def full_scan() -> str:
+            rows = db.execute("SELECT doc_id, content_hash FROM documents ORDER BY doc_id").fetchall()
+            return hashlib.sha1(repr(rows).encode()).hexdigest()
+
+        out: dict[str, float] = {"documents": float(store.count_chunks())}
+        for name, fn in (("full_scan_ms", full_scan), ("revision_ms", store.revision)):
+            fn()
+            t0 = time.perf_counter()
+            for _ in range(calls):
+                fn()
+            out[name] = round((time.perf_counter() - t0) / calls * 1000, 4)
+        store.close()
+        return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--models", default="e5-small,use-m3")
     ap.add_argument("--squad", type=Path, help="SQuAD-format file whose contexts are embedded for throughput")
     ap.add_argument("--passages", type=int, default=160, help="passages embedded for the throughput figure")
+    ap.add_argument("--revision", type=Path, help="JSONL(.gz) of documents: time the revision check only")
     args = ap.parse_args()
+    if args.revision:
+        print(json.dumps(revision_cost(args.revision), ensure_ascii=False, indent=2))
+        return
     questions = [i.question for i in load_gold()]
     if args.squad:
         texts = list(load_squad(args.squad).contexts.values())

@@ -16,7 +16,8 @@ from rag.errors import StoreUnavailable
 from rag.index.index import Index
 from rag.ingest.indexer import Indexer
 from rag.pipeline import Pipeline, final_answer
-from tests.conftest import make_settings
+from rag.types import DocumentMeta
+from tests.conftest import make_settings, run_cli
 
 CHROMA = shutil.which("chroma") or str(Path(__import__("sys").executable).parent / "chroma")
 
@@ -87,3 +88,28 @@ def test_cli_reports_a_down_server_in_one_line(cli) -> None:  # type: ignore[no-
     r = cli("ask", "养老", POLICY_QA_CHROMA_HOST="127.0.0.1", POLICY_QA_CHROMA_PORT=str(free_port()), POLICY_QA_CHROMA_TIMEOUT_S="1")
     assert r.returncode == 1
     assert "cannot reach the Chroma server" in r.stderr and "POLICY_QA_CHROMA_HOST" in r.stderr
+
+
+def test_a_running_pipeline_sees_what_another_process_ingested(chroma_server: int, tmp_path: Path, cache_dir: Path) -> None:
+    """The revision each search checks is cheap when nothing changed (no scan of the
+    documents table) and still sees an ingest the CLI made in another process."""
+    home = tmp_path / "home"
+    chroma = {"host": "127.0.0.1", "port": chroma_server, "collection": "srv_rev"}
+    served = Pipeline(make_settings(home, cache_dir, chroma=chroma))
+    Indexer(served.index).ingest_texts(
+        [(DocumentMeta(doc_id="canteen", title="老年食堂简报", kind="report"), "杭州老年食堂可以刷长者码付款。\n")], root="test")
+    first = served.index.docs.revision()
+    assert served.index.docs.revision() == first
+    assert "长者码" in final_answer(served.run("杭州老年食堂怎么付款？")).answer
+
+    folder = tmp_path / "more"
+    folder.mkdir()
+    (folder / "parking.txt").write_text("常德市新建了无障碍停车位二百个，优先供肢体残疾人驾驶的机动车使用。\n", encoding="utf-8")
+    done = run_cli(["ingest", str(folder)], home, cache_dir, POLICY_QA_CHROMA_HOST="127.0.0.1",
+                   POLICY_QA_CHROMA_PORT=str(chroma_server), POLICY_QA_CHROMA_COLLECTION="srv_rev")
+    assert done.returncode == 0, done.stderr
+
+    # Nobody told the running pipeline; the revision it checks before each search changed.
+    assert served.index.docs.revision() != first
+    a = final_answer(served.run("常德新建了多少个无障碍停车位？"))
+    assert not a.refused and "二百个" in a.answer, a.status

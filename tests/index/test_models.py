@@ -35,6 +35,38 @@ def test_bundled_models_embed_chinese_and_english_into_normalised_vectors() -> N
         assert docs[0] @ q > docs[1] @ q  # the passage about 常德 is nearer
 
 
+def test_the_thread_setting_limits_blas_while_use_m3_embeds() -> None:
+    """POLICY_QA_EMBEDDING_THREADS must bind use-m3 too: its numpy forward pass runs in
+    BLAS, whose own pool (as many threads as cores) made one busy-machine query cost
+    343 ms instead of 21 ms. Watched from another thread while a batch is embedded."""
+    import threading
+
+    from threadpoolctl import threadpool_info
+
+    model = make_embeddings("use-m3", threads=1)
+    model.embed_query("预热")  # weights loaded outside the watch
+    if all(p["num_threads"] == 1 for p in threadpool_info() if p["user_api"] == "blas"):
+        pytest.skip("BLAS runs one thread here anyway: nothing to limit")
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            seen.update(p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas")
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        for _ in range(20):
+            model.embed_documents(["数字技术赋能城市公共服务的实践、问题与对策。" * 20] * 32)
+            if 1 in seen:
+                break
+    finally:
+        done.set()
+        watcher.join()
+    assert 1 in seen
+
+
 def test_unknown_model_names_say_what_exists() -> None:
     with pytest.raises(InputError, match="e5-small"):
         make_embeddings("bert-huge")

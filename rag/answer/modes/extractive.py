@@ -41,6 +41,7 @@ class ExtractiveMode:
         self.index = index
         self.searcher = searcher
         self.answerer = ExtractiveAnswerer(index, max_sentences)
+        self._summary: tuple[tuple[str, bool] | None, str] = (None, "")
 
     def compose(self, turn: Turn, passages: list[Passage]) -> Iterator[Event]:
         yield from emit(self.composed(turn, passages).answer)
@@ -92,7 +93,6 @@ class ExtractiveMode:
         if isinstance(decision, str):
             decision = Decision(False, "evidence", detail=decision)
         english, refs = turn.english, turn.refs
-        metas = list(self.searcher.catalog().metas.values())
         lines: list[str] = []
         citations = []
         if decision.check == "article":
@@ -112,12 +112,22 @@ class ExtractiveMode:
             citations = [citation_of(1, related)]
             lines.append((msg.RELATED_EN if english else msg.RELATED).format(what=decision.related_what)
                          + with_marker(related.text, 1))
-        lines.append((msg.COVERAGE_HINT_EN if english else msg.COVERAGE_HINT).format(topics=corpus_summary(metas, english)))
+        lines.append((msg.COVERAGE_HINT_EN if english else msg.COVERAGE_HINT).format(topics=self.summary(english)))
         return Answer(
             answer="\n".join(lines), refused=True, mode="extractive", citations=citations, passages=passages,
             question=turn.standalone, status=decision.status, direct="",
             reason={"check": decision.check, "term": decision.term, "message": lines[0]},
         )
+
+
+    def summary(self, english: bool) -> str:
+        """What the corpus holds, in a line; computed once per index revision, as a refusal
+        should cost no more than an answer however many documents there are."""
+        cat = self.searcher.catalog()
+        key = (cat.revision, english)
+        if self._summary[0] != key:
+            self._summary = (key, corpus_summary(list(cat.metas.values()), english))
+        return self._summary[1]
 
 
 def emit(answer: Answer) -> Iterator[Event]:
