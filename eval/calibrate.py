@@ -19,6 +19,7 @@ the gold set, then the fewest wrong refusals. Test
 halves and CMRC dev are never read.
 
     python -m eval.calibrate [--squad ../shared/bench/cmrc2018_trial.json] [--write]
+    POLICY_QA_EMBEDDING_MODEL=use-m3 python -m eval.calibrate --write   # that model's cosine thresholds
 """
 
 from __future__ import annotations
@@ -26,13 +27,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import tempfile
+import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
 from eval.datasets import TRAPS, Item, load_gold, load_squad
-from rag.answer.refusal import Evidence, Thresholds, assess
+from rag.answer.refusal import PER_MODEL, Evidence, Thresholds, assess, thresholds
 from rag.condense import condense
 from rag.config import Settings, get_settings
 from rag.ingest.indexer import Indexer
@@ -41,6 +43,9 @@ from rag.retrieve import Filters
 from rag.types import DocumentMeta
 
 TOML = Path(__file__).resolve().parent.parent / "rag" / "answer" / "refusal.toml"
+# The model ``[thresholds]`` is calibrated on (the default); another model calibrates only
+# its cosine thresholds, written to its own ``[models."<name>"]`` section.
+BASE_MODEL = "e5-small"
 # How many more answerable questions (as a share) the thresholds may refuse, per tuning
 # set, beyond those the threshold-free checks refuse anyway; and for the reading-
 # comprehension set, the share it may refuse in all: the code before these checks refused
@@ -156,12 +161,31 @@ def rates(rows: list[Rows], t: Thresholds) -> dict[str, tuple[float, float]]:
     return out
 
 
-def sweep(rows: list[Rows]) -> tuple[Thresholds, dict[str, tuple[float, float]]]:
+def model_grid(rows: list[Rows]) -> dict[str, np.ndarray]:
+    """The grid for an embedding model other than the one ``[thresholds]`` was calibrated
+    on: its own cosine thresholds, over the range its cosines take on the answerable
+    tuning questions; every other threshold stays as calibrated."""
+    base = thresholds()
+    grid = {k: np.array([getattr(base, k)]) for k in GRID}
+    answerable = [r for r in rows if r.name in ("gold", "traps")]
+    for key, values in (("min_dense_zh", [r.dense[r.answerable & r.cjk] for r in answerable]),
+                        ("min_dense_en", [r.dense[r.answerable & ~r.cjk] for r in answerable]),
+                        ("min_sentence_cos", [r.cosine[r.answerable] for r in answerable])):
+        v = np.concatenate(values)
+        v = v[v > 0]
+        qs = np.linspace(0.0, 0.3, 13) if key != "min_sentence_cos" else np.linspace(0.5, 1.0, 11)
+        grid[key] = np.unique(np.round(np.quantile(v, qs), 3)) if v.size else np.array([0.0])
+        if key == "min_sentence_cos":
+            grid[key] = np.append(grid[key], 1.01)  # off: no paraphrase excuses weak support
+    return grid
+
+
+def sweep(rows: list[Rows], grid: dict[str, np.ndarray] = GRID) -> tuple[Thresholds, dict[str, tuple[float, float]]]:
     caps = {r.name: float(r.hard[r.answerable].mean()) + MARGINS[r.name] for r in rows if r.name in MARGINS}
     caps.update({name: cap for name, cap in CAPS.items() if any(r.name == name for r in rows)})
     best: tuple[tuple[float, float, float], Thresholds] | None = None
-    for values in itertools.product(*GRID.values()):
-        t = Thresholds(*(float(v) for v in values))
+    for values in itertools.product(*grid.values()):
+        t = Thresholds(**{k: float(v) for k, v in zip(grid, values)})
         r = rates(rows, t)
         if any(w > caps[name] for name, (_, w) in r.items() if name in caps):
             continue
@@ -197,16 +221,23 @@ def main() -> None:
         print(f"  {r.name:<18} {len(r.answerable)} questions, {int(r.answerable.sum())} answerable; "
               f"threshold-free checks refuse {r.hard[~r.answerable].mean() if (~r.answerable).any() else float('nan'):.3f}"
               f" of the rest and {r.hard[r.answerable].mean() if r.answerable.any() else float('nan'):.3f} of the answerable")
-    t, r = sweep(rows)
-    print(f"chosen: {t}")
+    model = get_settings().embedding.model
+    own = model != BASE_MODEL
+    t, r = sweep(rows, model_grid(rows) if own else GRID)
+    print(f"chosen for {model}: {t}")
     for name, (recall, wrong) in r.items():
         print(f"  {name:<18} refusal recall {recall:.3f}   wrongly refused {wrong:.3f}")
     if args.write:
+        data = tomllib.loads(TOML.read_text(encoding="utf-8"))
+        base = data["thresholds"] if own else {k: getattr(t, k) for k in GRID}
+        models = {**data.get("models", {}), **({model: {k: getattr(t, k) for k in PER_MODEL}} if own else {})}
         TOML.write_text(
             TOML.read_text(encoding="utf-8").split("[thresholds]")[0]
-            + "[thresholds]\n" + "".join(f"{k} = {getattr(t, k)}\n" for k in GRID),
+            + "[thresholds]\n" + "".join(f"{k} = {base[k]}\n" for k in GRID)
+            + "".join(f'\n[models."{m}"]\n' + "".join(f"{k} = {v[k]}\n" for k in PER_MODEL) for m, v in sorted(models.items())),
             encoding="utf-8",
         )
+        thresholds.cache_clear()
         print(f"written to {TOML}")
 
 

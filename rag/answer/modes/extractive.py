@@ -17,7 +17,7 @@ from rag.answer.extractive import Draft, ExtractiveAnswerer, citation_of, with_m
 from rag.answer.focus import Focus, FocusReader
 from rag.answer.messages import as_names, corpus_summary, titles
 from rag.answer.modes.base import pieces
-from rag.answer.refusal import Decision, decide
+from rag.answer.refusal import Decision, decide, thresholds
 from rag.answer.turn import Turn
 from rag.index.index import Index
 from rag.retrieve import References, Searcher
@@ -76,7 +76,7 @@ class ExtractiveMode:
         """The extractive draft and the decision on it (`rag.answer.refusal.decide`):
         everything the choice to answer rests on. ``eval.calibrate`` reads the same."""
         draft, focus, dense = self.features(standalone, passages, refs)
-        return draft, decide(standalone, draft, refs, focus, dense)
+        return draft, decide(standalone, draft, refs, focus, dense, thresholds(self.index.settings.embedding.model))
 
     def features(self, standalone: str, passages: list[Passage], refs: References) -> tuple[Draft | None, Focus, float]:
         """What `decide` weighs: the draft, the question's focus, the best dense cosine."""
