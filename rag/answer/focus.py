@@ -46,7 +46,6 @@ _NOT_PLACE = frozenset(
 _FUNCTION_CHARS = set("的和与及在是有了搞做把被给对向从到由为这那哪个些么什怎吗呢各本全该每其")
 _SELF = re.compile(r"^(?:我是|我们是|作为|本人是)(?:一名|一个|一位)?([^，,。？?]{1,12})[，,]")
 _AUTHOR = re.compile(r"谁写|谁撰写|谁执笔|谁起草|作者是谁|who wrote|who (?:is|was) the author|who authored")
-# 「需要交哪些文件」「要带什么材料」 asks for the materials, whatever the noun.
 # A name the question quotes (《最炫民族风》, “随申办”) is one thing, not its words.
 _QUOTED = re.compile(r"([《“「『\"])([^》”」』\"]{2,30})[》”」』\"]")
 # 「院长叫什么」「负责人的名字」 asks for a person as 「院长是谁」 does.
@@ -57,6 +56,7 @@ _NICKNAME = re.compile(r"[一二三四五六七八九十百]+条$")
 _PIVOT = re.compile(r"^(.{4,}?)[，,;；]\s*(?:那么|那请问|那|请问)(?![些个里儿时样边])\s*(.{2,})$", re.S)
 _ASKING = re.compile(r"几|哪|什么|啥|多少|谁|怎")
 _QUOTE_MARKS = re.compile(r"[《》“”「」『』\"‘’]")
+# 「需要交哪些文件」「要带什么材料」 asks for the materials, whatever the noun.
 _MATERIALS = re.compile(r"(?:交|提交|带|准备|提供|上传)(?:哪些|什么|啥)(?:文件|材料|资料|证件|证明)")
 # The same kinds asked in English: the answer sentence must state them just the same.
 _ENGLISH_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for p, k in (
@@ -248,11 +248,7 @@ class FocusReader:
             for phrase in phrases_in(stripped):
                 if any(phrase in t and phrase != t for t in candidates):
                     continue  # 全国人大常委会 already holds 人大常委会
-                parts = set(tokenize(phrase)) | {phrase}
-                at = next((i for i, t in enumerate(candidates) if t in parts), len(candidates))
-                kept = [t for t in candidates if t not in parts]
-                # In the question's order: the topic of a refusal is read from it.
-                candidates = kept[: at - sum(1 for t in candidates[:at] if t in parts)] + [phrase] + kept[at - sum(1 for t in candidates[:at] if t in parts):]
+                candidates = _replaced(candidates, set(tokenize(phrase)) | {phrase}, phrase)
             for options in english_terms(latin) if latin else ():
                 if options[0] not in candidates:
                     candidates.append(options[0])
@@ -389,6 +385,18 @@ class FocusReader:
 # part of a name jieba does not know.
 _LONE = set("的了是在和与及或把被给让向对从由为以之其这那就还又并也都而有上中下所将会能要可得着过吗呢吧啊哪谁几个些什么怎我你他她它们咱您"
             "不没别只再才很太更最来去管认查用做办交收看问说听写买卖吃住走跑找拿送开关进出到打付存取借换领申报填里定")
+
+
+def _replaced(terms: list[str], parts: set[str], whole: str) -> list[str]:
+    """``terms`` with ``parts`` replaced by ``whole`` where the first of them stood: the
+    question's order, which the topic of a refusal is read from."""
+    out: list[str] = []
+    for t in terms:
+        if t not in parts:
+            out.append(t)
+        elif whole not in out:
+            out.append(whole)
+    return out if whole in out else [*out, whole]
 
 
 def _nominal(term: str, classes: dict[str, str], head: str) -> bool:
