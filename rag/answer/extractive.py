@@ -1134,6 +1134,9 @@ def direct_answer(qtype: QType, sentence: str, weights: dict[str, float], questi
             return ""
         picks.sort(key=lambda m: m.start())
         start, end = picks[0].start(), _extend_with_counted_noun(sentence, _extend_range(sentence, picks[-1].end()), weights)
+        # 「提高2-3个百分点」: the span is the whole range, not its upper end.
+        lower = _RANGE_FROM.search(sentence, 0, start)
+        start = lower.start() if lower else start
         if end - start <= 24:
             return sentence[start:end].strip()
         return "，".join(sentence[m.start() : _extend_with_counted_noun(sentence, m.end(), weights)].strip() for m in picks)
@@ -1165,6 +1168,7 @@ def direct_answer(qtype: QType, sentence: str, weights: dict[str, float], questi
 
 
 _CLAUSE_END = re.compile(r"[，,；;。！？!?]")
+_RANGE_FROM = re.compile(r"\d+(?:\.\d+)?\s*[-—–~至到]\s*$")
 _ITEM_END = re.compile(r"[、]|和(?=[\d一二三四五六七八九十两])|\d")
 _WHO_VERB = re.compile(r"(?:由|需要|要|须|应当|经)?(?:谁|哪(?:些|个|一)?(?:部门|机构|单位|组织))(?:来|去)?([\u4e00-\u9fff]{2})")
 

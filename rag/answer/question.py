@@ -120,7 +120,7 @@ def expected_units(question: str) -> frozenset[str]:
     if "第几" in q:
         return frozenset("第")  # an ordinal: 第四大差别, 第46届
     if _SHARE.search(q):
-        return frozenset("%％")
+        return frozenset({"%", "％", "百分点"})  # a share, or how many points it rises by
     if _FREQUENCY.search(q):
         return frozenset({"次"})
     if _DURATION.search(q):

@@ -24,6 +24,14 @@ def test_changde_question_answers_13_with_the_passage_cited(bundled: Pipeline) -
     assert any("13家线下智能养老服务站点" in c.quote for c in a.citations)
 
 
+def test_a_sentence_with_several_targets_answers_with_the_one_asked(bundled: Pipeline) -> None:
+    # One sentence sets 30% overall, 35% for the east and a rise of 2-3 points for the
+    # centre and west: the centre's target is the whole range, in points, not the east's 35%.
+    a = ask(bundled, "技能中国行动对中西部省份高技能人才占比提了什么目标？")
+    assert a.answer.startswith("2-3个百分点"), a.answer[:40]
+    assert ask(bundled, "东部省份高技能人才占比要达到多少？").answer.startswith("达到35%")
+
+
 def test_every_sentence_of_an_answer_carries_a_citation(bundled: Pipeline) -> None:
     a = ask(bundled, "杭州老年食堂怎么付款？")
     assert "长者码" in a.answer
