@@ -54,6 +54,8 @@ _NAME_ASKED = re.compile(r"叫什么|叫啥|名字|姓名|哪些人|什么人|�
 _NICKNAME = re.compile(r"[一二三四五六七八九十百]+条$")
 # A premise, then the question: 「……，那……？」「……，那么请问……？」 (not 那些, 那个, 那里).
 _PIVOT = re.compile(r"^(.{4,}?)[，,;；]\s*(?:那么|那请问|那|请问)(?![些个里儿时样边])\s*(.{2,})$", re.S)
+# A statement, then the question clause: 「常德数字养老走在全国前列，常德牛肉粉怎么做？」.
+_TAIL = re.compile(r"^(.{4,}?)[，,]\s*([^，,]{4,})$", re.S)
 _ASKING = re.compile(r"几|哪|什么|啥|多少|谁|怎")
 _QUOTE_MARKS = re.compile(r"[《》“”「」『』\"‘’]")
 # 「需要交哪些文件」「要带什么材料」 asks for the materials, whatever the noun.
@@ -145,14 +147,24 @@ class Focus:
     # nothing, however many of the other words it shares.
     names: tuple[str, ...] = ()
     unknown_names: tuple[str, ...] = ()
+    # 「常德数字养老走在全国前列，常德牛肉粉怎么做才地道？」: when a statement precedes the
+    # question clause, what that clause alone asks that no passage names.
+    tail_absent: tuple[str, ...] = ()
+    tail_share: float = 0.0
 
     @property
     def weight(self) -> float:
         return sum(self.terms.values())
 
     def absent_share(self) -> float:
-        """Share of the focus weight that no passage of the corpus can support."""
-        return sum(self.terms[t] for t in self.absent) / self.weight if self.weight else 0.0
+        """Share of the focus weight that no passage of the corpus can support — of the
+        question clause alone, when a statement before it would dilute it."""
+        own = sum(self.terms[t] for t in self.absent) / self.weight if self.weight else 0.0
+        return max(own, self.tail_share)
+
+    @property
+    def all_absent(self) -> tuple[str, ...]:
+        return tuple(dict.fromkeys((*self.tail_absent, *self.absent))) if self.tail_share else self.absent
 
     def support(self, context: str) -> tuple[float, list[str]]:
         """Weighted share of the focus that ``context`` (a sentence with its heading)
@@ -195,11 +207,17 @@ class FocusReader:
         names cut out (their names are the scope, not the focus)."""
         asked = residual if residual is not None else question
         turn = _PIVOT.match(asked.strip())
+        tail: Focus | None = None
         if turn and not _ASKING.search(turn.group(1)):
             # 「个保法说生物识别信息是敏感信息，那我家猫该打几针疫苗？」: the first clause only
             # states what the asker read; the question is what follows 那.
             asked = question = turn.group(2)
             residual = None
+        elif (clauses := _TAIL.match(asked.strip())) and not _ASKING.search(clauses.group(1)) and _ASKING.search(clauses.group(2)):
+            # Without 那 the statement may still be context the question needs (「我在杭州送外卖，
+            # 平台可以……」), so it stays in the focus; only the question clause's own
+            # vocabulary is weighed apart.
+            tail = self.read(clauses.group(2))
         folded = fold_for_search(asked)
         # 「我是社区工作者，怎么帮老人用健康码？」: who asks is part of what is asked — what a
         # 社区工作者 can do — so the role is part of the focus.
@@ -310,7 +328,8 @@ class FocusReader:
         names = tuple(t for t in weights if t not in absent and self.quoted(t))
         return Focus(weights, tuple(named_domain), tuple(absent), tuple(places), years,
                      tuple(w for w in role_words if w in weights), helping, head, also, alternatives,
-                     names, tuple(unknown))
+                     names, tuple(unknown),
+                     tail.absent if tail else (), tail.absent_share() if tail and tail.absent else 0.0)
 
     def _with_grams(self, text: str) -> list[int]:
         """Chunks that hold every two-character piece of ``text`` (candidates to read)."""

@@ -158,7 +158,7 @@ def assess(question: str, draft: Draft | None, refs: References, focus: Focus, d
     cjk = mostly_chinese(question)
 
     def evidence(first: Decision | None = None, later: Decision | None = None, **kw: object) -> Evidence:
-        base = dict(absent_share=focus.absent_share(), absent=focus.absent, support=0.0, missing=(), cosine=0.0, head="", untyped="", focused=bool(focus.terms), dense=dense,
+        base = dict(absent_share=focus.absent_share(), absent=focus.all_absent, support=0.0, missing=(), cosine=0.0, head="", untyped="", focused=bool(focus.terms), dense=dense,
                     cjk=cjk, by_reference=False, places=focus.places, topic=topic, best=None)
         base.update(kw)
         return Evidence(first, later, **base)  # type: ignore[arg-type]

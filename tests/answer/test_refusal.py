@@ -60,8 +60,9 @@ def test_a_year_the_evidence_does_not_have_is_refused(bundled: Pipeline) -> None
         # A sentence on 中国特色社会主义 is no count of China's older people.
         ("中国60岁以上老年人有多少？", "answer_type"),
         ("上海市数据专家委员会的主任委员是谁？", "focus"),
-        # A count of products is no unit price.
-        ("湖南常德数字养老里的那12种养老产品，老人买的话单价多少？", "answer_type"),
+        # A count of products is no unit price: the question clause asks a 单价, which no
+        # passage gives.
+        ("湖南常德数字养老里的那12种养老产品，老人买的话单价多少？", "focus"),
         ("政务服务便民热线的号码是多少？", "focus"),
         # A body is named, but nobody 备案s in the sentence.
         ("企业自主开展职业技能等级认定，要先向哪个部门备案？", "focus"),
@@ -75,6 +76,8 @@ def test_a_year_the_evidence_does_not_have_is_refused(bundled: Pipeline) -> None
         ("怎么在手机上申领电子社保卡？", "focus"),
         # A premise, then the question: judged on what follows 那.
         ("个保法说人脸是敏感个人信息，那我家狗该打几针疫苗？", "focus"),
+        # Without 那: the question clause alone names nothing the corpus has.
+        ("杭州老年食堂可以刷长者码，杭州小笼包怎么做才好吃？", "focus"),
         # A post asked in English: the sentence listing the bodies that drew up a guide names no head.
         ("Who is the head of the 国家数据局?", "focus"),
         # An increase (新增4000万人以上) is not the total asked for.
