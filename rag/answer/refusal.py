@@ -258,9 +258,10 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
             return Decision(False, "year", year, detail=f"year {year} not in the evidence",
                             topic="".join(focus.places) + "".join(list(focus.terms)[:1]),
                             related=best if other else None, related_what=f"{other}年" if other else "")
-    if not (draft.kind in _BY_REFERENCE):
-        read = "\n".join(f"{s.context()}\n{s.paragraph}\n{s.passage.title}" for s in (draft.sentences if draft.kind == "list" else draft.sentences[:1]))
-        name = next((n for n in focus.names if not supports(fold_for_search(read), n)), "")
+    if draft.kind not in _BY_REFERENCE:
+        read = fold_for_search("\n".join(f"{s.context()}\n{s.paragraph}\n{s.passage.title}"
+                                          for s in (draft.sentences if draft.kind == "list" else draft.sentences[:1])))
+        name = next((n for n in focus.names if not supports(read, n)), "")
         if name:
             # 「随申办注册用户有多少」 answered by the definition of 大型网络平台: the numbers
             # are there, the thing asked about is not.
@@ -314,8 +315,9 @@ _INCREASE = re.compile(r"(?:新增|增加|增长|提高|新建|新培育|扩大)
 def _increase_before(sentence: str, span: str) -> bool:
     """Whether the figure ``span`` is stated as an increase (「新增技能人才4000万人」)."""
     first = re.split(r"[，,；;、]", re.sub(r"\[\d+\]", "", span))[0].rstrip("。")  # 「4000万人以上，达到35%」
-    at = fold_for_search(sentence).find(fold_for_search(first))
-    return at > 0 and bool(_INCREASE.search(fold_for_search(sentence)[:at])) and not _TOTAL.search(fold_for_search(sentence))
+    text = fold_for_search(sentence)
+    at = text.find(fold_for_search(first))
+    return at > 0 and bool(_INCREASE.search(text[:at])) and not _TOTAL.search(text)
 
 
 def decide_on(ev: Evidence, t: Thresholds | None = None) -> Decision:
