@@ -37,7 +37,8 @@ NO_PRACTICE_EN = "The documents describe nothing {place} has done on this."
 NO_SPAN = "资料中没有{topic}的{kind}。"
 NO_SPAN_EN = "The documents do not give {kind_en} for {topic}."
 RELATED = "资料只提到{what}："
-RELATED_EN = "The documents only mention {what}:"
+RELATED_EN = "The documents only mention {what}: "
+RELATED_EN_PLAIN = "The documents only say: "  # when the related fact is not about another place or year
 SPAN_KIND = {"count": ("具体数字", "a figure"), "when": ("具体时间", "a date"), "where": ("具体地点", "a place"),
              "who": ("具体机构或人员", "a body or person")}
 # How each legal level is counted in the coverage line (部 for laws, 份 for documents).

@@ -3,6 +3,7 @@ answer must be what the evidence says — on questions people actually type."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -186,3 +187,11 @@ def test_refusal_thresholds_belong_to_the_embedding_model(use_m3: Pipeline) -> N
         a = ask(use_m3, question)
         assert not a.refused and expected in a.answer, (question, a.status)
     assert ask(use_m3, "上海的房价是多少？").refused
+
+
+def test_an_english_refusal_offers_a_related_fact_in_readable_words(bundled: Pipeline) -> None:
+    a = ask(bundled, "Who is the head of the National Data Administration?")
+    assert a.refused
+    related = [line for line in a.answer.split("\n") if line.startswith("The documents only")]
+    # 「The documents only mention :到2029年……」 read as broken; the lead ends with ': '.
+    assert related and all(re.match(r"The documents only (?:say|mention \S.*?): \S", line) for line in related), related

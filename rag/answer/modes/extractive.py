@@ -110,7 +110,9 @@ class ExtractiveMode:
             # A fact about a sibling place or another year: offered as what it is, cited.
             related = decision.related
             citations = [citation_of(1, related)]
-            lines.append((msg.RELATED_EN if english else msg.RELATED).format(what=decision.related_what)
+            what = decision.related_what
+            lead = (msg.RELATED_EN.format(what=what) if what else msg.RELATED_EN_PLAIN) if english else msg.RELATED.format(what=what)
+            lines.append(lead
                          + with_marker(related.text, 1))
         lines.append((msg.COVERAGE_HINT_EN if english else msg.COVERAGE_HINT).format(topics=self.summary(english)))
         return Answer(
