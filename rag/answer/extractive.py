@@ -34,7 +34,7 @@ from rag.answer.question import (
     question_type,
 )
 from rag.index.index import Index
-from rag.answer.focus import Focus, supports
+from rag.answer.focus import Focus, generic_words, supports
 from rag.answer.intent import Intent, intent_of, intent_words, section_words
 from rag.locator import locator
 from rag.retrieve.references import References, find_number
@@ -225,11 +225,18 @@ class ExtractiveAnswerer:
                 s.cosine = float(v)
         folded_q = fold_for_search(question)
         defining = bool(_ASKS_DEFINITION.search(folded_q))
+        intent = intent_of(question)
+        listing = intent_words(intent) if intent in (Intent.MEASURES, Intent.PROBLEMS) else ()
+        listing = tuple(w for w in listing if w in folded_q)
         for s in sentences:
             s.score = 0.5 * s.coverage + 0.25 * s.dense + 0.1 * s.typed + 0.15 * s.prior
             if s.text == s.paragraph and _novelty(s.text, folded_q) < 0.3:
                 # A heading that only restates the question is where the answer is, not the answer.
                 s.score *= 0.5
+            if listing and _enumerates(s.text, s.paragraph, listing):
+                # 「面临一些问题和挑战：A；B；C。」 is the document's own list of what was asked,
+                # in one sentence, wherever it sits in the outline.
+                s.score += _ENUMERATION_BONUS
             if defining and _defines(s.text, weights):
                 # 「怎么定义公共数据」: the definition clause (「公共数据，是指……」), not the
                 # sentences that merely use the term.
@@ -841,8 +848,15 @@ class ExtractiveAnswerer:
         # Words of the document's own title, and the question's fillers, tell none of its
         # sections apart.
         title = fold_for_search(doc.meta.title)
+        text = fold_for_search(doc.text)
+        # Nor do words the document never writes (「这一块」「眼下」): they lower every
+        # heading's match alike, and would sink a heading that matches all the rest.
+        # The intent's own words (任务 of 「哪几方面的任务」) name the items, not a section,
+        # and the question's filler words none.
+        fillers = _LIST_FILLERS | generic_words() | set(intent_words(intent_of(question)))
         weights = {t: w for t, w in weights.items()
-                   if (t not in title and t not in _LIST_FILLERS) or any(t in x or x in t for x in sections)} or weights
+                   if (t not in title and t not in fillers and t in text) or any(t in x or x in t for x in sections)
+                   } or weights
         total = sum(weights.values()) or 1.0
         best: tuple[float, int] | None = None
         for i, h in enumerate(heads):
@@ -982,6 +996,8 @@ _UNIT_HEAD = {
     Intent.COMPARISON: "资料中的相关内容（{where}）：",
     Intent.PRACTICE: "{where}：",
 }
+# What a sentence that lists the asked items after its lead-in counts for more.
+_ENUMERATION_BONUS = 0.2
 # A unit joins the answer when its best sentence scores this share of the best one's.
 _UNIT_FLOOR = 0.8
 _MAX_UNITS = 3
@@ -1000,6 +1016,20 @@ _ENUMERATED = re.compile(r"^[（(][一二三四五六七八九十\d]+[)）]")
 _EXCEPTION = re.compile(r"^(?:但是|但|除|不过|然而)")
 # The clause that settles a yes/no question.
 _DECIDES = re.compile(r"不得|禁止|严禁|可以|有权|应当|需要|无需|不需要|必须|须|不收取|免费")
+
+
+def _enumerates(sentence: str, paragraph: str, words: tuple[str, ...]) -> bool:
+    """Whether ``sentence`` is a lead-in naming one of ``words`` whose items follow it in
+    ``paragraph`` (「……面临一些问题和挑战：关键领域创新能力不足……；……；……。」 — the
+    splitter cuts at 「；」, so the items are the sentences after it)."""
+    folded = fold_for_search(sentence)
+    lead, colon, _ = folded.partition(":")
+    if not colon or len(lead) > 60 or not any(w in lead for w in words):
+        return False
+    rest = fold_for_search(paragraph)
+    at = rest.find(lead)
+    body = rest[at + len(lead):] if at >= 0 else folded[len(lead):]
+    return len(re.split(r"[;]", body.split("。", 1)[0])) >= 3
 
 
 def strip_item(text: str) -> str:

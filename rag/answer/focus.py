@@ -89,6 +89,11 @@ _HELP = re.compile(r"(?:怎么|怎样|如何|怎么样|能不能|可以|该)\s*(
 _TIME = re.compile(r"\d+\s*(?:年|月|日|号|天|周)|[今明昨前后去]年|[今明昨]天|本月|上个?月|下个?月|现在|目前|最近")
 
 
+def generic_words() -> frozenset[str]:
+    """Words that carry no topic of their own in a question (focus.toml's ``generic``)."""
+    return _lists()[0]
+
+
 @lru_cache(maxsize=1)
 def _lists() -> tuple[frozenset[str], frozenset[str], tuple[str, ...], tuple[str, ...]]:
     data = tomllib.loads(resources.files("rag.text").joinpath("focus.toml").read_text(encoding="utf-8"))
