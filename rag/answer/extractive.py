@@ -577,6 +577,8 @@ class ExtractiveAnswerer:
         picked = [best[d] for d in doc_ids if d in best]
         if len(picked) < 2:
             return None
+        if len(picked) == 2:
+            picked = self._parallel(picked, ranked)
         if whole:
             # 「数据安全法的“数据”和条例的“网络数据”有什么区别」: each document's whole article,
             # side by side, within an even share of the budget.
@@ -607,6 +609,17 @@ class ExtractiveAnswerer:
         return Draft("；".join(lines), picked, citations, text, min(s.score for s in picked), coverage, True,
                      kind="per_document")
 
+
+    def _parallel(self, picked: list[Sentence], ranked: list[Sentence]) -> list[Sentence]:
+        """Two documents' points that answer each other: of each document's best few
+        sentences, the pair that scores best together with how alike they are — 上海's
+        「分为无条件开放、有条件开放和非开放三类」 beside 深圳's 「……不予开放三类」, not
+        whichever sentence of each ranked first."""
+        pools = [[s for s in ranked if s.passage.doc_id == p.passage.doc_id and s.coverage > 0 and not s.heading][:8]
+                 for p in picked]
+        a, b = max(((x, y) for x in pools[0] for y in pools[1]),
+                   key=lambda xy: xy[0].score + xy[1].score + _PARALLEL_WEIGHT * _alike(xy[0].text, xy[1].text))
+        return [a, b]
 
     def _units(
         self, question: str, intent: Intent, ranked: list[Sentence], doc_ids: tuple[str, ...] = (),
@@ -996,6 +1009,8 @@ _UNIT_HEAD = {
     Intent.COMPARISON: "资料中的相关内容（{where}）：",
     Intent.PRACTICE: "{where}：",
 }
+# How much two documents' sentences saying alike counts when they are set side by side.
+_PARALLEL_WEIGHT = 0.5
 # What a sentence that lists the asked items after its lead-in counts for more.
 _ENUMERATION_BONUS = 0.2
 # A unit joins the answer when its best sentence scores this share of the best one's.
@@ -1016,6 +1031,13 @@ _ENUMERATED = re.compile(r"^[（(][一二三四五六七八九十\d]+[)）]")
 _EXCEPTION = re.compile(r"^(?:但是|但|除|不过|然而)")
 # The clause that settles a yes/no question.
 _DECIDES = re.compile(r"不得|禁止|严禁|可以|有权|应当|需要|无需|不需要|必须|须|不收取|免费")
+
+
+def _alike(a: str, b: str) -> float:
+    """Character-bigram overlap (Jaccard) of two sentences: how parallel they are."""
+    x = {a[i:i + 2] for i in range(len(a) - 1)}
+    y = {b[i:i + 2] for i in range(len(b) - 1)}
+    return len(x & y) / len(x | y) if x and y else 0.0
 
 
 def _enumerates(sentence: str, paragraph: str, words: tuple[str, ...]) -> bool:

@@ -189,10 +189,20 @@ class Focus:
         return got / sum(terms.values()), missing
 
 
+# A sentence that states steps without naming them: what must be done at once, then
+# what else (「发生……事件时，应当立即启动应急预案，采取措施……，并按照规定……报告」), or a
+# procedure announced as such (「按照下列程序」).
+_STEPWISE = re.compile(r"(?:应当|必须|须)[^。]{0,40}?(?:立即|及时|首先)[^。]*?[,;](?:并|再|然后|同时|随后)"
+                       r"|(?:下列|以下|如下)(?:程序|步骤|流程)")
+_STEP_TERMS = frozenset({"步骤", "流程", "程序"})
+
+
 def supports(text: str, term: str) -> bool:
     """``text`` (folded) says ``term``: the term, a synonym, or every part of a compound
-    (「数字养老院」 in 「数字“养老院”」)."""
+    (「数字养老院」 in 「数字“养老院”」); steps are said by a sentence that lays them out."""
     if term in text or any(s in text for s in synonyms_of(term)):
+        return True
+    if term in _STEP_TERMS and _STEPWISE.search(text):
         return True
     parts = [p for p in tokenize(term) if len(p) > 1 and p != term]
     # The last character is the compound's head: 「登记费」 needs a 费, not just 登记.
