@@ -404,9 +404,11 @@ class ExtractiveAnswerer:
         core = place.rstrip("省市县区")
         # The service domain asked about (教育 in 「教育公共服务」), not the corpus's own subject.
         specific = tuple(d for d in focus.domain if d not in _CORPUS_SUBJECT)
-        if len(specific) + len(focus.terms) > 1:
+        if len(_topics(specific + tuple(focus.terms))) > 1:
             return None  # 「在公共卫生和养老方面分别……」 compares domains: the general path answers it
-        topic_words = specific or focus.domain or tuple(focus.terms)
+        # A service domain the question names, else its own terms (智慧养老 over the corpus's
+        # 服务), else the generic domain words.
+        topic_words = specific or tuple(focus.terms) or focus.domain
         topic = topic_words[0]
         on_topic = [c for c in self.candidates(passages, limit=len(passages))
                     if not c.heading and any(supports(fold_for_search(c.context()), w) for w in topic_words)]
@@ -426,7 +428,9 @@ class ExtractiveAnswerer:
             kind = "practice"
         else:
             # Nothing about that place: say so first, then what the corpus says on the topic.
+            # Other places' practice on the topic first: what the user can learn from instead.
             picked = sorted(on_topic, key=lambda c: (not any(w in fold_for_search(c.text) for w in topic_words),
+                                                     not places_in(fold_for_search(c.text)),
                                                      not any(w in fold_for_search(c.passage.section) for w in topic_words),
                                                      -c.prior))[:3]
             head = f"资料中没有{place}在{topic}方面的具体做法；关于{topic}，资料提到："
@@ -1031,6 +1035,11 @@ _ENUMERATED = re.compile(r"^[（(][一二三四五六七八九十\d]+[)）]")
 _EXCEPTION = re.compile(r"^(?:但是|但|除|不过|然而)")
 # The clause that settles a yes/no question.
 _DECIDES = re.compile(r"不得|禁止|严禁|可以|有权|应当|需要|无需|不需要|必须|须|不收取|免费")
+
+
+def _topics(words: tuple[str, ...]) -> set[str]:
+    """The distinct topics among a question's words: 数字养老 and 智慧养老 are one (养老)."""
+    return {_domain_of(w) or w for w in words}
 
 
 def _alike(a: str, b: str) -> float:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from rag.answer import messages as msg
-from rag.answer.extractive import Draft, ExtractiveAnswerer, citation_of, with_marker
+from rag.answer.extractive import Draft, ExtractiveAnswerer, Sentence, citation_of, with_marker
 from rag.answer.focus import Focus, FocusReader
 from rag.answer.messages import as_names, corpus_summary, titles
 from rag.answer.modes.base import pieces
@@ -21,6 +21,7 @@ from rag.answer.refusal import Decision, decide, thresholds
 from rag.answer.turn import Turn
 from rag.index.index import Index
 from rag.retrieve import References, Searcher
+from rag.text.synonyms import english_of
 from rag.types import Answer, AnswerEvent, Event, Mode, Passage, TokenEvent
 
 
@@ -51,7 +52,9 @@ class ExtractiveMode:
         refs = turn.refs
         draft, decision = self.evidence(turn.standalone, passages, refs)
         if not decision.answer or draft is None:
-            return Composed(self.refusal(turn, passages, decision), None)
+            # A place with no practice on the topic: what other places did is the useful part.
+            elsewhere = draft.sentences[:3] if draft is not None and draft.kind == "practice_elsewhere" else None
+            return Composed(self.refusal(turn, passages, decision, elsewhere), None)
         text, notices = draft.text, [draft.notice] if draft.notice else []
         if refs.missing:
             # A named document the corpus lacks: said first, before what the corpus does hold.
@@ -87,9 +90,12 @@ class ExtractiveMode:
 
     # ---- the refusal -----------------------------------------------------------------
 
-    def refusal(self, turn: Turn, passages: list[Passage], decision: Decision | str) -> Answer:
+    def refusal(
+        self, turn: Turn, passages: list[Passage], decision: Decision | str, elsewhere: list[Sentence] | None = None,
+    ) -> Answer:
         """The refusal: why, in words (the document, article, place, year or topic the
-        corpus lacks), a related fact offered as such, and what the corpus holds."""
+        corpus lacks), a related fact offered as such — or, for a place's practice the
+        corpus lacks, what it says ``elsewhere`` on the topic — and what the corpus holds."""
         if isinstance(decision, str):
             decision = Decision(False, "evidence", detail=decision)
         english, refs = turn.english, turn.refs
@@ -106,7 +112,14 @@ class ExtractiveMode:
                 lines.append((msg.SAME_KIND_EN if english else msg.SAME_KIND).format(titles=titles(kin)))
         else:
             lines.append(decision.message(english))
-        if decision.related is not None:
+        if elsewhere:
+            # 「资料中没有深圳在智慧养老方面的具体做法」, then what 上海、杭州 did, each cited.
+            citations = [citation_of(n, s) for n, s in enumerate(elsewhere, 1)]
+            topic = decision.topic.removeprefix(f"{decision.term}在").removesuffix("方面")  # 「株洲在智慧养老方面」
+            topic = english_of(topic) if english else topic
+            lines.append((msg.ELSEWHERE_EN if english else msg.ELSEWHERE).format(topic=topic))
+            lines.extend(with_marker(s.text, n) for n, s in enumerate(elsewhere, 1))
+        elif decision.related is not None:
             # A fact about a sibling place or another year: offered as what it is, cited.
             related = decision.related
             citations = [citation_of(1, related)]
