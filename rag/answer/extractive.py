@@ -1028,7 +1028,7 @@ _SHAPE_WORDS = re.compile(r"有什么|有何|有哪些|什么|区别|不同|异�
 # A law's or a regulation's purpose clause.
 _PURPOSE = re.compile(r"(?m)^第一条\s*为了?[^。\n]+。")
 # An article that opens by saying what a term is: 「第四条 个人信息是以电子或者其他方式记录的……」.
-_DEFINED_AS = re.compile(r"(?m)^第[一二三四五六七八九十百零〇\d]+条\s*(?:本法|本条例|本规定)?(?:所称)?([\u4e00-\u9fff]{2,12}?)是(?!指)")
+_DEFINED_AS = re.compile(r"(?m)^(?:第[一二三四五六七八九十百零〇\d]+条\s*)?(?:本法|本条例|本规定)?(?:所称)?([\u4e00-\u9fff]{2,12}?)是(?!指)")
 # An enumerated item of an article: 「（二）数据处理，包括……」.
 _ENUMERATED = re.compile(r"^[（(][一二三四五六七八九十\d]+[)）]")
 # A sentence that qualifies the rule before it.

@@ -25,7 +25,7 @@ from rag.retrieve.filters import Filters
 from rag.retrieve.fusion import fuse, fusion_weight
 from rag.retrieve.references import DocumentNames, References
 from rag.text.normalize import fold_for_search
-from rag.text.numerals import int_to_cn
+from rag.text.numerals import CN_NUMERAL, int_to_cn
 from rag.text.places import PLACES
 from rag.text.synonyms import expand
 from rag.text.tokenize import dictionary_words, query_terms, words
@@ -41,6 +41,12 @@ def definition_pattern(term: str) -> re.Pattern[str]:
     「无条件开放的公共数据，是指」 defines something else."""
     t = re.escape(term)
     return re.compile(rf"(?:^|[\n）)、，,。；;：:])(?:本(?:法|条例|规定|办法)中?)?(?:所称)?{t}[，,]?是指")
+
+
+def stated_pattern(term: str) -> re.Pattern[str]:
+    """「数字经济是继农业经济、工业经济之后的主要经济形态」: a plan or a paper defines a
+    term by opening a paragraph with it and 是 — the fallback when no clause says 是指."""
+    return re.compile(rf"(?:^|\n)(?:第[{CN_NUMERAL}\d]+条\s*)?(?:本(?:法|条例|规定|办法)中?)?(?:所称)?{re.escape(term)}是(?!指)")
 
 
 def defined_terms(query: str) -> list[str]:
@@ -213,11 +219,12 @@ class Searcher:
             return []
         pool = [i for d in scope for i in cat.by_doc.get(d, [])] if scope else near
         out: list[int] = []
-        for term in terms:
-            pattern = definition_pattern(term)
-            out += [i for i in pool if allowed[i] and i not in out and pattern.search(fold_for_search(cat.chunks[i].text))]
-            if out:
-                return out
+        for make in (definition_pattern, stated_pattern):
+            for term in terms:
+                pattern = make(term)
+                out += [i for i in pool if allowed[i] and i not in out and pattern.search(fold_for_search(cat.chunks[i].text))]
+                if out:
+                    return out
         return out
 
     @cached_property
