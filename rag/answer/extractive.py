@@ -316,7 +316,7 @@ class ExtractiveAnswerer:
                 return practice
         if qtype is QType.LIST or sections or intent in (Intent.MEASURES, Intent.PROBLEMS):
             # 「有哪些对策建议」「What does the paper recommend?」: the document's own list.
-            listing = self._heading_list(question, passages, weights, ranked[0].coverage, sections)
+            listing = self._heading_list(question, passages, weights, ranked[0].coverage, sections, ranked)
             if listing is not None:
                 return listing
         if intent in _UNIT_INTENTS or qtype is QType.LIST:
@@ -851,7 +851,7 @@ class ExtractiveAnswerer:
 
     def _heading_list(
         self, question: str, passages: list[Passage], weights: dict[str, float], sentence_coverage: float,
-        sections: tuple[str, ...] = (),
+        sections: tuple[str, ...] = (), ranked: list[Sentence] | None = None,
     ) -> Draft | None:
         """Answer «有哪些问题/建议» with the sub-headings of the section that matches.
 
@@ -879,7 +879,7 @@ class ExtractiveAnswerer:
         for i, h in enumerate(heads):
             if h.kind != "heading":
                 continue
-            children = _named_children(heads, i)
+            children = _named_children(heads, i) or _articles_under(heads, i)
             if len(children) < 2:
                 continue
             folded = fold_for_search(h.title)
@@ -891,12 +891,22 @@ class ExtractiveAnswerer:
                 best = (cov, i)
         # The outline must match the question well, about as well as the best sentence does
         # — unless the question asks for nothing but such a list: then a sentence that
-        # merely repeats its words (「……提出对策建议。」) is no rival.
-        floor = 0.45 if sections else max(0.45, sentence_coverage - 0.2)
-        if best is None or best[0] < floor:
+        # merely repeats its words (「……提出对策建议。」) is no rival. A chapter of bare
+        # articles (「第六章 浦东新区数据改革」) must match at least as well as the best
+        # sentence: its list replaces that sentence's article.
+        if best is None:
+            return None
+        children = _named_children(heads, best[1])
+        articles = not children
+        floor = 0.45 if sections else max(0.45, sentence_coverage - (0.0 if articles else 0.2))
+        if best[0] < floor:
             return None
         parent = heads[best[1]]
-        children = _named_children(heads, best[1])
+        children = children or _articles_under(heads, best[1])
+        # How close the list is to the question, as the model says: its closest sentence
+        # that the retrieval found inside the section.
+        cosine = max((s.cosine for s in ranked or () if s.passage.doc_id == doc.meta.doc_id
+                      and parent.start <= s.start < parent.end), default=0.0)
         meta = passages[0].meta
         citations: list[Citation] = []
         lines: list[str] = []
@@ -904,26 +914,43 @@ class ExtractiveAnswerer:
         budget = _LIST_BUDGET
         for c in children:
             section = f"{parent.title} > {c.title}"
+            body = _first_sentence(doc.text, c, heads)
+            if articles:
+                # An article has no name to list: its first sentence is the item, cited.
+                if body is None or (lines and len(body[2]) > budget):
+                    continue
+                start, end, said = body
+                bp = Passage(_chunk_at(self.index, doc.meta.doc_id, start), doc.meta.doc_id, doc.meta.title,
+                             f"{parent.title} > {c.label}", said, 0.0, start, end, meta=meta)
+                b = Sentence(bp, start, end, said, said, coverage=best[0], score=best[0], cosine=cosine)
+                sentences.append(b)
+                citations.append(citation_of(len(citations) + 1, b))
+                line = f"{c.label}：" + with_marker(said, len(citations))
+                budget -= len(line)
+                lines.append(line)
+                continue
             passage = Passage(_chunk_at(self.index, doc.meta.doc_id, c.title_start), doc.meta.doc_id, doc.meta.title,
                               section, c.title, 0.0, c.title_start, c.title_end, meta=meta)
-            s = Sentence(passage, c.title_start, c.title_end, c.title, c.title, coverage=best[0], score=best[0])
+            s = Sentence(passage, c.title_start, c.title_end, c.title, c.title, coverage=best[0], score=best[0], cosine=cosine)
             sentences.append(s)
             citations.append(citation_of(len(citations) + 1, s))
             line = f"{c.title}[{len(citations)}]"
             # The item's first sentence says what the heading means, while the answer stays short.
-            body = _first_sentence(doc.text, c, heads)
             if body is not None and len(body[2]) <= budget // 3:
                 start, end, said = body
                 bp = Passage(_chunk_at(self.index, doc.meta.doc_id, start), doc.meta.doc_id, doc.meta.title, section,
                              said, 0.0, start, end, meta=meta)
-                b = Sentence(bp, start, end, said, said, coverage=best[0], score=best[0])
+                b = Sentence(bp, start, end, said, said, coverage=best[0], score=best[0], cosine=cosine)
                 sentences.append(b)
                 citations.append(citation_of(len(citations) + 1, b))
                 line += "：" + with_marker(said, len(citations))
             budget -= len(line)
             lines.append(line)
-        direct = "；".join(c.title for c in children)
-        text = f"{parent.title}共{len(children)}项：\n" + "\n".join(lines)
+        if not lines:
+            return None
+        direct = "；".join(strip_item(x.text) for x in sentences) if articles else "；".join(c.title for c in children)
+        what = f"共{len(children)}条" if articles else f"共{len(children)}项"
+        text = f"{parent.title}{what}：\n" + "\n".join(lines)
         return Draft(direct, sentences, citations, text, best[0], best[0], True, kind="list")
 
 
@@ -1017,6 +1044,8 @@ _UNIT_HEAD = {
 _PARALLEL_WEIGHT = 0.5
 # What a sentence that lists the asked items after its lead-in counts for more.
 _ENUMERATION_BONUS = 0.2
+# A chapter of at most this many articles can be answered as a list, one sentence each.
+_MAX_LISTED_ARTICLES = 8
 # A unit joins the answer when its best sentence scores this share of the best one's.
 _UNIT_FLOOR = 0.8
 _MAX_UNITS = 3
@@ -1084,6 +1113,13 @@ def _first_sentence(text: str, item: Node, nodes: list[Node]) -> tuple[int, int,
 def _named_children(nodes: list[Node], index: int) -> list[Node]:
     """Sub-units of a heading that have a name to list (not bare article numbers)."""
     return [n for n in nodes if n.parent == index and n.kind != "article" and n.title != n.label]
+
+
+def _articles_under(nodes: list[Node], index: int) -> list[Node]:
+    """The articles right under a chapter or section heading, when there are few enough
+    to list one sentence each."""
+    found = [n for n in nodes if n.parent == index and n.kind == "article"]
+    return found if 2 <= len(found) <= _MAX_LISTED_ARTICLES else []
 
 
 def _chunk_at(index: Index, doc_id: str, offset: int) -> str:
