@@ -637,8 +637,11 @@ class ExtractiveAnswerer:
             return None
         places = places_in(fold_for_search(question))
         spans: list[tuple[Sentence, int, int]] = []
+        # A list of measures or a place's practice gathers more articles, each shown shorter.
+        gathering = intent in _GATHERING
+        floor, most = (_GATHER_FLOOR, _MAX_GATHERED) if gathering else (_UNIT_FLOOR, _MAX_UNITS)
         for s in ranked:
-            if s.heading or s.score < _UNIT_FLOOR * top.score or len(spans) >= _MAX_UNITS:
+            if s.heading or s.score < floor * top.score or len(spans) >= most:
                 continue
             if places and _about_other_place(s.text, places):
                 continue  # 「杭州……做了什么」 is not answered with 北京朝阳区's paragraph
@@ -684,8 +687,11 @@ class ExtractiveAnswerer:
             # （一） before （三）), the best-matching document first.
             first_doc = best.passage.doc_id
             spans.sort(key=lambda x: (x[0].passage.doc_id != first_doc, x[0].passage.doc_id, x[1]))
+        # The best article keeps half the budget; the others share the rest.
+        rest = max(_LIST_BUDGET // 2 // max(len(spans) - 1, 1), _MIN_SHARE)
         for anchor, start, end in spans:
-            unit = self._unit_sentences(anchor, None, (start, end), asked)
+            share = (_LIST_BUDGET // 2 if anchor is best else rest) if gathering and len(spans) > 1 else None
+            unit = self._unit_sentences(anchor, share, (start, end), asked)
             if not unit:
                 continue
             own = next((u for u in unit if u.start <= anchor.start < u.end), None)
@@ -1049,6 +1055,12 @@ _MAX_LISTED_ARTICLES = 8
 # A unit joins the answer when its best sentence scores this share of the best one's.
 _UNIT_FLOOR = 0.8
 _MAX_UNITS = 3
+# Intents whose answer gathers several articles, each within an even share of the budget
+# (at least _MIN_SHARE characters), the anchor's own sentence always shown.
+_GATHERING = frozenset({Intent.MEASURES, Intent.PRACTICE})
+_GATHER_FLOOR = 0.7
+_MAX_GATHERED = 5
+_MIN_SHARE = 120
 # The term a definition defines: 「（三）去标识化，是指……」「本法所称数据，是指……」.
 _DEFINED = re.compile(r"(?m)^(?:第[一二三四五六七八九十百零〇\d]+条\s*)?(?:[（(][一二三四五六七八九十\d]+[)）])?"
                       r"(?:本法|本条例|本规定|本办法)?(?:所称|中的)?(?:的)?([\u4e00-\u9fff“”]{2,16}?)[，,]\s*是指")
