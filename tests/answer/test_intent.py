@@ -66,9 +66,13 @@ def test_a_place_the_corpus_has_nothing_on_is_said_first(bundled: Pipeline) -> N
     a = final_answer(bundled.run("北京在教育公共服务方面做了什么？"))
     assert a.refused and a.reason is not None and a.reason["check"] == "practice"
     assert a.answer.split("\n")[0] == "资料中没有北京在教育方面的具体做法。"
-    # What follows is about education elsewhere, offered as such, not as Beijing's.
-    second = a.answer.split("\n")[1]
-    assert second.startswith("资料只提到") and "教育" in second
+    # What follows is about education elsewhere, offered as such, not as Beijing's: a
+    # lead line, then cited sentences on education.
+    lines = a.answer.split("\n")
+    assert lines[1] == "关于教育，资料提到："
+    said = [ln for ln in lines[2:] if not ln.startswith("资料库目前收录")]
+    assert said and all("[" in ln for ln in said) and any("教育" in ln for ln in said)
+    assert len(a.citations) == len(said)
 
 
 # ---- compositions per intent -------------------------------------------------------------
