@@ -323,7 +323,7 @@ class ExtractiveAnswerer:
             # 「什么是个人信息」「能不能拒绝提供服务」「怎么申请信息公开」: whole articles (or
             # paragraphs), not three loose sentences — the conditions and exceptions are the answer.
             units = self._units(asked, intent if intent in _UNIT_INTENTS else Intent.MEASURES, ranked,
-                                refs.docs if refs is not None else ())
+                                refs.docs if refs is not None else (), focus.head if focus is not None else "")
             if units is not None:
                 return units
         best, direct = ranked[0], ""
@@ -626,7 +626,7 @@ class ExtractiveAnswerer:
         return [a, b]
 
     def _units(
-        self, question: str, intent: Intent, ranked: list[Sentence], doc_ids: tuple[str, ...] = (),
+        self, question: str, intent: Intent, ranked: list[Sentence], doc_ids: tuple[str, ...] = (), head: str = "",
     ) -> Draft | None:
         """The best sentences' whole units — the article (or the outline item, or the
         paragraph) each sits in — read in order, within the answer's budget: the deciding
@@ -701,6 +701,9 @@ class ExtractiveAnswerer:
                 # 可以收取信息处理费」): then the rule it qualifies (「不收取费用」) decides.
                 rules = [u for u in unit if _DECIDES.search(u.text) and not _EXCEPTION.match(u.text)]
                 deciding = own if own is not None and not _EXCEPTION.match(own.text) else (rules[0] if rules else own)
+                if head and deciding is not None and not supports(fold_for_search(deciding.text), head):
+                    # 「能不能收“进场费”」: the rule that names the fee decides, not the article's opening duty.
+                    deciding = next((u for u in rules if supports(fold_for_search(u.text), head)), deciding)
                 if deciding is not None:
                     unit.remove(deciding)
                     unit.insert(0, deciding)

@@ -65,7 +65,11 @@ _ENGLISH_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), 
     (r"\b(?:phone|telephone|hotline) number\b|\bphone\b|\bhotline\b", "电话"),
     (r"\b(?:e-?mail|mailbox)\b", "邮箱"), (r"\baddress\b", "地址"), (r"\bwebsite\b|\burl\b", "网址"),
     (r"\bopening hours\b|\boffice hours\b|\bbusiness hours\b", "开放时间"),
-    (r"\bweather\b|\brain\b|\btemperature\b", "天气"), (r"\bprice\b", "价格"), (r"\bsteps\b", "步骤"),
+    (r"\bweather\b|\brain\b|\btemperature\b", "天气"),
+    # A kind of price before price itself: "house prices in Shanghai" asks for 房价, which no
+    # sentence on data-trading prices states.
+    (r"\b(?:house|housing|home|property|flat|apartment) prices?\b", "房价"), (r"\brents?\b", "房租"),
+    (r"\b(?:ticket prices?|fares?)\b", "票价"), (r"\bprices?\b", "价格"), (r"\bsteps\b", "步骤"),
     # A task, not a question about the documents: 「can you recommend a laptop」「write me a poem」.
     (r"\b(?:can|could|would) you (?:please )?(?:recommend|suggest)\b", "推荐"), (r"\bpoem\b|\bwrite me\b", "写诗"),
 ))

@@ -42,7 +42,7 @@ from rag.answer.extractive import Draft, Sentence
 from rag.answer.focus import Focus, places_asked, supports
 from rag.answer.question import QType, expected_units, question_type
 from rag.retrieve.references import References
-from rag.text.normalize import fold_for_search
+from rag.text.normalize import fold_for_search, has_cjk
 from rag.text.places import place_level
 from rag.text.synonyms import english_of, expand
 
@@ -103,6 +103,11 @@ class Decision:
             when = term + ("年" if term[-1:].isdigit() and not english else "")
             return (msg.NO_YEAR_EN if english else msg.NO_YEAR).format(topic=topic, when=when)
         if self.check == "place":
+            if self.topic and self.topic != self.term:
+                # 「资料中没有关于上海就业的内容」: the corpus may say much of 上海, only not this.
+                if english and has_cjk(topic):
+                    return msg.NO_PLACE_TOPIC_EN.format(place=term)
+                return (msg.NO_TOPIC_EN if english else msg.NO_TOPIC).format(topic=topic)
             return (msg.NO_PLACE_EN if english else msg.NO_PLACE).format(place=term)
         if self.check == "practice":
             return (msg.NO_PRACTICE_EN.format(place=term) if english else msg.NO_PRACTICE.format(topic=topic))
@@ -272,10 +277,11 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
     for p in focus.places:
         if not _names(where, p):
             sibling = _sibling(best.text, p)
-            return Decision(False, "place", p, detail=f"place {p} not in the evidence",
+            return Decision(False, "place", p, detail=f"place {p} not in the evidence", topic=topic,
                             related=best if sibling else None, related_what=sibling)
     if focus.places and not any(_names(_where(best), p) for p in focus.places):
-        return Decision(False, "place", focus.places[0], detail="the best sentence is not about the place asked")
+        return Decision(False, "place", focus.places[0], detail="the best sentence is not about the place asked",
+                        topic=topic)
     own = best.context()
     if focus.places and not any(_names(own, p) for p in focus.places):
         # The paragraph names 株洲 among others, but the sentence says what 邯郸 did.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from rag.answer.intent import Intent, intent_of
@@ -150,3 +152,53 @@ def test_two_laws_compared_with_nothing_narrower_are_set_side_by_side_by_purpose
     assert head == "资料中这两份文件各自的立法目的："
     assert dsl.startswith("《中华人民共和国数据安全法》第一条：为了规范数据处理活动")
     assert pipl.startswith("《中华人民共和国个人信息保护法》第一条：为了保护个人信息权益")
+
+
+def test_a_lead_in_that_lists_the_asked_problems_is_the_answer(bundled: Pipeline) -> None:
+    # The plan states its problems in one sentence (「……面临一些问题和挑战：A；B；C；D。」),
+    # under a heading that says 发展现状, not 问题.
+    a = final_answer(bundled.run("十四五数字经济规划说我国数字经济发展还面临哪些问题和挑战？"))
+    assert not a.refused
+    body = lines_of(a.answer)[1:]
+    assert body[0].startswith("与此同时，我国数字经济发展也面临一些问题和挑战")
+    for item in ("关键领域创新能力不足", "数字鸿沟未有效弥合", "价值潜力还没有充分释放", "数字经济治理体系需进一步完善"):
+        assert any(item in ln and "[" in ln for ln in body), item
+
+
+def test_a_chapter_of_articles_is_listed_one_cited_sentence_each(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("上海市数据条例对浦东新区的数据改革做了哪些安排？"))
+    head, *items = lines_of(a.answer)
+    assert head == "第六章 浦东新区数据改革共7条："
+    assert [ln.split("：", 1)[0] for ln in items] == [f"第{n}条" for n in ("六十五", "六十六", "六十七", "六十八", "六十九", "七十", "七十一")]
+    assert "在浦东新区设立数据交易所并运营" in a.answer
+    assert len(a.citations) == len(items)
+
+
+def test_two_documents_are_compared_on_the_points_that_answer_each_other(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("上海和深圳的数据条例把开放的公共数据分成哪几类，有什么不一样？"))
+    sh, sz = lines_of(a.answer)[:2]
+    assert sh.startswith("《上海市数据条例》第四十一条") and "无条件开放、有条件开放和非开放三类" in sh
+    assert sz.startswith("《深圳经济特区数据条例》第四十八条") and "无条件开放、有条件开放和不予开放三类" in sz
+
+
+def test_a_yes_no_on_a_fee_is_decided_by_the_rule_that_names_the_fee(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("浙江的公共设施管理者可以向通信企业收取进场费吗？"))
+    assert not a.refused
+    assert lines_of(a.answer)[1].startswith("禁止收取进场费")
+
+
+def test_a_place_without_practice_on_the_topic_is_told_with_other_places_practice(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("深圳在智慧养老方面有哪些做法值得借鉴？"))
+    lines = lines_of(a.answer)
+    assert lines[0] == "资料中没有深圳在智慧养老方面的具体做法。"
+    assert lines[1] == "关于智慧养老，资料提到："
+    # Other cities' practice, each cited — not a claim about 深圳.
+    others = lines[2:-1]
+    assert others and all(re.search(r"\[\d+\]", ln) for ln in others)
+    assert any(city in ln for ln in others for city in ("上海", "杭州", "常德"))
+    assert not any("深圳" in ln for ln in others)
+
+
+def test_a_plan_that_defines_a_term_in_prose_is_quoted_for_it(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("十四五数字经济发展规划里“数字经济”的定义是什么？"))
+    assert lines_of(a.answer)[1].startswith("数字经济是继农业经济、工业经济之后的主要经济形态")

@@ -195,3 +195,25 @@ def test_an_english_refusal_offers_a_related_fact_in_readable_words(bundled: Pip
     related = [line for line in a.answer.split("\n") if line.startswith("The documents only")]
     # 「The documents only mention :到2029年……」 read as broken; the lead ends with ': '.
     assert related and all(re.match(r"The documents only (?:say|mention \S.*?): \S", line) for line in related), related
+
+
+@pytest.mark.parametrize(
+    ("question", "says"),
+    [
+        # English prices: the head is the kind of price, not any 价格 (data-trading prices).
+        ("What is the house price in Shanghai?", "The documents say nothing about Shanghai house prices."),
+        # A place the corpus covers, on a topic it does not: the place is not said to be missing.
+        ("How much is the bus fare in Shenzhen?", "The documents have nothing on this for Shenzhen."),
+    ],
+)
+def test_english_near_topic_questions_are_refused_in_words_that_are_true(bundled: Pipeline, question: str, says: str) -> None:
+    a = ask(bundled, question)
+    assert a.refused and a.answer.split("\n")[0] == says
+
+
+def test_a_covered_place_asked_about_an_uncovered_topic_is_not_said_to_be_missing(bundled: Pipeline) -> None:
+    a = ask(bundled, "上海在就业公共服务方面有哪些具体做法？")
+    assert a.refused
+    first = a.answer.split("\n")[0]
+    assert first == "资料中没有上海在就业方面的具体做法。"
+    assert "资料中没有关于上海的相关内容" not in a.answer
