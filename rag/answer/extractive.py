@@ -652,6 +652,8 @@ class ExtractiveAnswerer:
         if not spans:
             return None
         asked = fold_for_search(question)
+        if gathering:
+            spans += self._aspects(asked, spans)
         if intent is Intent.DEFINITION:
             # The article that defines the asked term, in the documents found, wherever it ranked.
             defining = self._definition(asked, doc_ids or tuple(dict.fromkeys(s.passage.doc_id for s in ranked)), top)
@@ -741,6 +743,40 @@ class ExtractiveAnswerer:
         # The refusal decision reads the first sentence as the one the answer rests on.
         ordered = [lead, *(u for u in picked if u is not lead)]
         return Draft(strip_item(lead.text), ordered, citations, text, top.score, top.coverage, True, kind=intent.value)
+
+    def _aspects(self, asked: str, spans: list[tuple[Sentence, int, int]]) -> list[tuple[Sentence, int, int]]:
+        """「在资金、金融、税费这些方面」 names the aspects the answer must cover: for each one no
+        chosen unit mentions, the first unit of the best document that does."""
+        m = _ASPECTS.search(asked)
+        if m is None:
+            return []
+        doc_id = spans[0][0].passage.doc_id
+        doc = self.index.docs.document(doc_id)
+        if doc is None:
+            return []
+        text = fold_for_search(doc.text)
+        shown = [text[a:b] for x, a, b in spans if x.passage.doc_id == doc_id]
+        added: list[tuple[Sentence, int, int]] = []
+        like = spans[0][0]
+        for aspect in re.split(r"[、，,和及与或]|以及", m.group(1)):
+            aspect = aspect.strip()
+            if len(aspect) < 2 or any(aspect in x for x in shown):
+                continue
+            at = text.find(aspect)
+            if at < 0:
+                continue
+            start = max(text.rfind("。", 0, at), text.rfind("\n", 0, at)) + 1
+            end = min(x for x in (text.find("。", at) + 1 or len(text), text.find("\n", at) if text.find("\n", at) >= 0 else len(text)))
+            passage = Passage(_chunk_at(self.index, doc_id, start), doc_id, doc.meta.title, like.passage.section, "",
+                              0.0, start, end, meta=doc.meta.to_dict())
+            found = Sentence(passage, start, end, doc.text[start:end], coverage=like.coverage, score=like.score,
+                             cosine=like.cosine)
+            span = self._unit_of(found)
+            if span is None or any(x[0].passage.doc_id == doc_id and x[1] <= start < x[2] for x in spans + added):
+                continue
+            added.append((found, *span))
+            shown.append(text[span[0]:span[1]])
+        return added
 
     def _unit_sentences(
         self, anchor: Sentence, budget: int | None, span: tuple[int, int] | None = None, asked: str = "",
@@ -1051,6 +1087,8 @@ _UNIT_HEAD = {
 }
 # How much two documents' sentences saying alike counts when they are set side by side.
 _PARALLEL_WEIGHT = 0.5
+# 「在资金、金融、税费这些方面」「在政务服务、教育、医疗等领域」: the aspects a question lists.
+_ASPECTS = re.compile(r"在([\u4e00-\u9fff]{2,12}?(?:[、,，和及与][\u4e00-\u9fff]{2,12}?){1,6})(?:这些|这几个|等)?(?:方面|领域)")
 # What a sentence that lists the asked items after its lead-in counts for more.
 _ENUMERATION_BONUS = 0.2
 # A chapter of at most this many articles can be answered as a list, one sentence each.

@@ -127,6 +127,8 @@ _PERIOD = re.compile(r"(\d{4})\s*[—\-–~至到]\s*(\d{4})")
 _NEEDS_SPAN = {QType.COUNT: "count", QType.WHEN: "when", QType.WHERE: "where", QType.WHO: "who"}
 # 「《X》里……」「《X》对……是怎么规定的」「X规定……」: a question about a document's own content.
 _ASKS_CONTENT = re.compile(r"[》法例则定引案见知号文]\s*(?:里|中|中的|对|规定|提出|要求|明确|讲|写|列|定了|有哪些|有什么|的内容|主要)")
+# Draft kinds that gather several units, each answering part of the question.
+_GATHERED = frozenset({"measures", "practice", "list"})
 # Draft kinds whose evidence is the reference itself (「数据安全法第二十一条」, 「……的文号」).
 _BY_REFERENCE = ("reference", "number")
 
@@ -186,6 +188,9 @@ def assess(question: str, draft: Draft | None, refs: References, focus: Focus, d
                                  topic=topic, related=best))
     share, missing = (1.0, []) if by_reference else _support(draft, focus)
     said = fold_for_search(best.context())
+    if draft.kind in _GATHERED:
+        # A gathered answer (「在资金、金融、税费这些方面」) states the asked kind in any of its units.
+        said = fold_for_search("\n".join(s.context() for s in draft.sentences))
     # A named document shown for its own sake answers no asked kind: 「这篇文章是谁写的」 needs
     # a sentence that says the 作者, whatever document is named.
     head = "" if draft.kind == "number" or (by_reference and not focus.head) else next(
