@@ -474,7 +474,8 @@ class ExtractiveAnswerer:
         topic_words = specific or tuple(focus.terms) or focus.domain
         if not topic_words:
             return None
-        topic = topic_words[0]
+        # Named as a service topic (智慧养老), not as one place's project (拍家园, 智慧助餐).
+        topic = next((t for t in topic_words if _domain_of(t) and t not in focus.names), topic_words[0])
         pool = [c for c in self.candidates(passages, limit=len(passages))
                 if not c.heading and any(supports(fold_for_search(c.context()), w) for w in topic_words)]
         share = _LIST_BUDGET // len(focus.places)

@@ -129,6 +129,9 @@ _NEEDS_SPAN = {QType.COUNT: "count", QType.WHEN: "when", QType.WHERE: "where", Q
 _ASKS_CONTENT = re.compile(r"[》法例则定引案见知号文]\s*(?:里|中|中的|对|规定|提出|要求|明确|讲|写|列|定了|有哪些|有什么|的内容|主要)")
 # Draft kinds that gather several units, each answering part of the question.
 _GATHERED = frozenset({"measures", "practice", "list"})
+# Draft kinds whose sentences answer together: a name the question asks about may be in any
+# of them (「拍家园和智慧助餐有啥区别」 names one under 上海, the other under 杭州).
+_SIDE_BY_SIDE = frozenset({"list", "comparison", "per_document"})
 # Draft kinds whose evidence is the reference itself (「数据安全法第二十一条」, 「……的文号」).
 _BY_REFERENCE = ("reference", "number")
 
@@ -270,7 +273,7 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
                             related=best if other else None, related_what=f"{other}年" if other else "")
     if draft.kind not in _BY_REFERENCE:
         read = fold_for_search("\n".join(f"{s.context()}\n{s.paragraph}\n{s.passage.title}"
-                                          for s in (draft.sentences if draft.kind == "list" else draft.sentences[:1])))
+                                          for s in (draft.sentences if draft.kind in _SIDE_BY_SIDE else draft.sentences[:1])))
         name = next((n for n in focus.names if not supports(read, n)), "")
         if name:
             # 「随申办注册用户有多少」 answered by the definition of 大型网络平台: the numbers

@@ -210,3 +210,12 @@ def test_each_aspect_a_question_lists_gets_its_own_article(bundled: Pipeline) ->
     # 税费 sits in an article the search did not rank among the best; the answer still has it.
     assert "第五十一条" in a.answer and "税费" in a.answer
     assert "第五十二条" in a.answer  # 金融
+
+
+def test_two_places_projects_compared_each_under_its_place(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("杭州的“智慧助餐”和上海的“拍家园”在智慧养老上的侧重点有什么不同？"))
+    assert not a.refused, a.answer
+    head, *rest = lines_of(a.answer)
+    assert head == "资料中杭州和上海在智慧养老方面的做法分别是："
+    assert rest[0].startswith("杭州：") and "智慧助餐" in rest[0]
+    assert rest[1].startswith("上海：") and "拍家园" in rest[1]
