@@ -22,6 +22,7 @@ from rag.answer.extractive import Draft
 from rag.answer.focus import Focus
 from rag.answer.llm import EndpointDown, LLMAnswerer, has_user_turn
 from rag.answer.modes import AnswerMode, ExtractiveMode, LLMMode, mode_of
+from rag.answer.prompts import language_of
 from rag.answer.turn import Turn
 from rag.condense import condense
 from rag.config import Settings, get_settings
@@ -31,7 +32,7 @@ from rag.ingest.indexer import Indexer
 from rag.locator import cite
 from rag.retrieve import Filters, References, Searcher
 from rag.text.normalize import repair_input
-from rag.text.script import to_traditional
+from rag.text.script import to_mainland, to_traditional
 from rag.types import Answer, AnswerEvent, Event, Mode, Passage, PassagesEvent, StatusEvent, TokenEvent
 
 log = logging.getLogger(__name__)
@@ -122,6 +123,9 @@ class Pipeline:
         standalone, llm_down = self.condense_question(q, history, self.llm if mode.name == "llm" else None)
         if standalone != q:
             yield StatusEvent(step="condense", data={"question": standalone})
+        if language_of(q) == "zh-Hant":
+            # Read in the corpus's script and words; the answer goes back to Traditional at the end.
+            standalone = to_mainland(standalone)
 
         yield StatusEvent(step="retrieve")
         refs = self.searcher.references(standalone)

@@ -20,7 +20,7 @@ from rag.text.normalize import fold_for_search
 @dataclass(frozen=True)
 class Turn:
     question: str  # as typed
-    standalone: str  # the question actually answered (a follow-up rewritten), in the script typed
+    standalone: str  # the question actually answered (a follow-up rewritten); Traditional is read in mainland Simplified
     language: Language  # of the question as typed: the answer's
     refs: References  # the documents and articles it names
     intent: Intent

@@ -59,6 +59,14 @@ def to_simplified(text: str) -> str:
     return fix_simplified(_convert("t2s", text)) if text else text
 
 
+def to_mainland(text: str) -> str:
+    """A Traditional question in the corpus's words: Simplified script *and* mainland
+    vocabulary (OpenCC ``tw2sp``: 網路資訊→网络信息, 軟體→软件, 演算法→算法, 數位→数字), so
+    a reader in Taipei or Hong Kong finds what the documents call it. Questions only: the
+    documents are not rewritten, and plain ``t2s`` keeps offsets for them."""
+    return fix_simplified(_convert("tw2sp", text)) if text else text
+
+
 def to_traditional(text: str) -> str:
     """Simplified → Traditional, for answering a Traditional-script question.
 

@@ -219,3 +219,18 @@ def test_two_places_projects_compared_each_under_its_place(bundled: Pipeline) ->
     assert head == "资料中杭州和上海在智慧养老方面的做法分别是："
     assert rest[0].startswith("杭州：") and "智慧助餐" in rest[0]
     assert rest[1].startswith("上海：") and "拍家园" in rest[1]
+
+
+def test_a_taiwan_worded_question_is_read_in_the_corpus_words() -> None:
+    from rag.text.script import to_mainland, to_simplified
+
+    q = "政府資訊公開的申請，網路平臺的演算法和軟體"
+    # Plain t2s keeps Taiwan vocabulary the corpus never writes; the question is read in its words.
+    assert "资讯" in to_simplified(q) and "网路" in to_simplified(q)
+    assert to_mainland(q) == "政府信息公开的申请，网络平台的算法和软件"
+
+
+def test_a_taiwan_worded_question_is_answered_in_traditional_from_the_same_article(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("App用演算法推薦資訊，使用者可以要求關掉嗎？"))
+    assert not a.refused
+    assert a.answer.startswith("《網絡數據安全管理條例》第四十二條") and "個性化推薦關閉選項" in a.answer
