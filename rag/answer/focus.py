@@ -43,7 +43,7 @@ _NOT_PLACE = frozenset(
     "城市 社区 地区 市区 城区 小区 园区 景区 辖区 本市 全市 该市 我市 各区 各市 各县 省市 市县 郊区 农村 乡镇 城乡 街区 片区 "
     "超市 门市 上市 城镇 新区 行政区 特区 山区 学区 校区 街区 湾区".split()
 )
-_FUNCTION_CHARS = set("的和与及在是有了搞做把被给对向从到由为这那哪个些么什怎吗呢各本全该每其")
+_FUNCTION_CHARS = set("的和与及在是有了搞做把被给对向从到由为这那哪个些么什怎吗呢各本全该每其们")  # 们: 「我们区」 is no place
 _SELF = re.compile(r"^(?:我是|我们是|作为|本人是)(?:一名|一个|一位)?([^，,。？?]{1,12})[，,]")
 _AUTHOR = re.compile(r"谁写|谁撰写|谁执笔|谁起草|作者是谁|who wrote|who (?:is|was) the author|who authored")
 # A name the question quotes (《最炫民族风》, “随申办”) is one thing, not its words.
@@ -57,6 +57,10 @@ _PIVOT = re.compile(r"^(.{4,}?)[，,;；]\s*(?:那么|那请问|那|请问)(?![�
 # A statement, then the question clause: 「常德数字养老走在全国前列，常德牛肉粉怎么做？」.
 _TAIL = re.compile(r"^(.{4,}?)[，,]\s*([^，,]{4,})$", re.S)
 _ASKING = re.compile(r"几|哪|什么|啥|多少|谁|怎")
+# What comes before the last sentence (or the colon) that asks: the scene it is asked in.
+_SCENE = re.compile(r"^(.{4,})[。！!:：]\s*([^。！!:：]{4,})$", re.S)
+_SCENE_WEIGHT = 0.25
+_SCENE_ASKS = re.compile(r"[？?]|什么|哪|谁|怎|多少|吗|呢")  # 「这几年」 sets a scene, 「哪几年」 asks
 _QUOTE_MARKS = re.compile(r"[《》“”「」『』\"‘’]")
 # 「需要交哪些文件」「要带什么材料」 asks for the materials, whatever the noun.
 _MATERIALS = re.compile(r"(?:交|提交|带|准备|提供|上传)(?:哪些|什么|啥)(?:文件|材料|资料|证件|证明)")
@@ -238,6 +242,12 @@ class FocusReader:
             # vocabulary is weighed apart.
             tail = self.read(clauses.group(2))
         folded = fold_for_search(asked)
+        # 「我在省网信办工作，写材料要用：……有哪些措施？」「发现商场盲道被占着。我可以找谁？」:
+        # sentences before the one that asks set the scene; their words weigh little.
+        scene = _SCENE.match(folded.strip())
+        scene_only = set()
+        if scene and not _SCENE_ASKS.search(scene.group(1)):
+            scene_only = set(dictionary_words(scene.group(1))) - set(dictionary_words(scene.group(2)))
         # 「我是社区工作者，怎么帮老人用健康码？」: who asks is part of what is asked — what a
         # 社区工作者 can do — so the role is part of the focus.
         role = _SELF.match(folded)
@@ -301,7 +311,10 @@ class FocusReader:
         # 开放时间) wherever it is written.
         # The longest kind named wins (联系电话 over 电话); of two as long, the later is the
         # head of the phrase: 「热线的号码」 asks the 号码.
-        kinds = [w for w in asked_kinds if (len(w) > 2 and w in folded) or any(c.endswith(w) for c in candidates)]
+        # A kind named only in the scene (「写材料要用：」) is not what is asked.
+        asking = fold_for_search(scene.group(2)) if scene_only else folded
+        kinds = [w for w in asked_kinds if (len(w) > 2 and w in asking)
+                 or any(c.endswith(w) and c not in scene_only for c in candidates)]
         head = max(kinds, key=lambda w: (len(w), folded.rfind(w)), default="")
         if not head and _MATERIALS.search(folded):
             head = "材料"
@@ -332,6 +345,10 @@ class FocusReader:
         classes = word_classes(folded)
         for t in terms:
             df = self._df(t)
+            if t in scene_only and t not in (head, *also):
+                # Scene-setting words (材料, 好多, 商场) neither refuse nor much support.
+                weights[t] = _SCENE_WEIGHT * math.log(1 + (n - df + 0.5) / (df + 0.5))
+                continue
             if df == 0 and not self.used(t):
                 # A thing no passage names (房价, 天气, 护照, a person the corpus never
                 # mentions) is absent; so is nothing else: a new compound of corpus words
@@ -344,6 +361,8 @@ class FocusReader:
                 weights[t] = math.log(1 + (n - 0.5) / 1.5)
             else:
                 weights[t] = math.log(1 + (n - df + 0.5) / (df + 0.5))
+        # The question's own words first: the topic a refusal names is theirs, not the scene's.
+        weights = dict(sorted(weights.items(), key=lambda kv: kv[0] in scene_only))
         names = tuple(t for t in weights if t not in absent and self.quoted(t))
         return Focus(weights, tuple(named_domain), tuple(absent), tuple(places), years,
                      tuple(w for w in role_words if w in weights), helping, head, also, alternatives,

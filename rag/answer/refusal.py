@@ -287,7 +287,8 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
             sibling = _sibling(best.text, p)
             return Decision(False, "place", p, detail=f"place {p} not in the evidence", topic=topic,
                             related=best if sibling else None, related_what=sibling)
-    if focus.places and not any(_names(_where(best), p) for p in focus.places):
+    # Side by side, each place is another sentence's (上海 is the 一网通办 decision's, not the law's).
+    if focus.places and draft.kind not in _SIDE_BY_SIDE and not any(_names(_where(best), p) for p in focus.places):
         return Decision(False, "place", focus.places[0], detail="the best sentence is not about the place asked",
                         topic=topic)
     own = best.context()

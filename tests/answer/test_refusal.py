@@ -217,3 +217,20 @@ def test_a_covered_place_asked_about_an_uncovered_topic_is_not_said_to_be_missin
     first = a.answer.split("\n")[0]
     assert first == "资料中没有上海在就业方面的具体做法。"
     assert "资料中没有关于上海的相关内容" not in a.answer
+
+
+def test_the_scene_before_the_question_neither_refuses_nor_answers_it(bundled: Pipeline) -> None:
+    # 「我在街道负责宣传，想写篇稿子：」 sets a scene; its words (宣传, 稿子) are not what is asked.
+    a = ask(bundled, "我在街道负责宣传，想写篇稿子：网络安全法对网络日志的留存有什么要求？")
+    assert not a.refused, a.answer
+    assert "第二十一条" in a.answer and "不少于六个月" in a.answer
+    # The scene does not make an unanswerable question answerable either.
+    b = ask(bundled, "我在街道负责宣传，想写篇稿子：上海的房价是多少？")
+    assert b.refused and b.reason is not None and b.reason["term"] == "房价"
+
+
+def test_two_documents_side_by_side_each_carry_their_own_place(bundled: Pipeline) -> None:
+    # The place belongs to one of the documents (上海's decision), not to the law beside it.
+    a = ask(bundled, "老年人用不来线上办事。数据安全法和上海的“一网通办”决定对此分别有什么要求？")
+    assert not a.refused, a.answer
+    assert "《中华人民共和国数据安全法》第十五条" in a.answer and "一网通办" in a.answer
