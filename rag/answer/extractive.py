@@ -662,8 +662,9 @@ class ExtractiveAnswerer:
             if defining is not None and span is not None:
                 spans = [(defining, *span)] + [x for x in spans if not (x[0].passage.doc_id == defining.passage.doc_id
                                                                         and x[1] <= defining.start < x[2])]
-        if intent is Intent.EXPLANATION and doc_ids:
-            # 「出台《……规定》是为了什么」: the document's first article states its purpose.
+        if intent is Intent.EXPLANATION and doc_ids and _ASKS_PURPOSE.search(asked):
+            # 「出台《……规定》是为了什么」: the document's first article states its purpose —
+            # not when the question asks why of something inside it (「为什么说……遵循……」).
             purpose = self._purpose(doc_ids[0], ranked[0])
             if purpose is not None:
                 spans = [purpose] + [x for x in spans if not (x[0].passage.doc_id == doc_ids[0]
@@ -1063,6 +1064,9 @@ def _content_besides(weights: dict[str, float], words: tuple[str, ...], asked: s
     return any(not any(t in w or w in t for w in words) and t not in _LIST_FILLERS and t not in title for t in own)
 
 
+# A question about a document's purpose (「是为了什么」「目的是什么」「为什么要制定」), not
+# about why it says something (「为什么说……遵循……」).
+_ASKS_PURPOSE = re.compile(r"目的|为了什么|宗旨|为什么要?(?:制定|出台|颁布|发布|印发|搞|推出|立)|(?:出台|制定|颁布|印发).{0,12}(?:为了|为啥|原因)")
 # Words of a question that asks for a document's list and nothing more.
 _LIST_FILLERS = frozenset("文章 本文 文中 作者 认为 提出 提到 给出 存在 面临 目前 当前 主要 突出 还 有 哪些 什么 几条 几点 哪几 方面 "
                           "针对 关于 paper article".split())

@@ -16,7 +16,7 @@ from enum import Enum
 from functools import lru_cache
 from importlib import resources
 
-from rag.answer.question import FACTOID_TYPES, question_type
+from rag.answer.question import FACTOID_TYPES, QUOTED_PHRASE, question_type
 from rag.text.normalize import fold_for_search
 
 
@@ -54,6 +54,8 @@ def intent_of(question: str) -> Intent:
     """The intent of ``question``: a how-many, when, where or who question is a factoid
     whatever else it says (「有多少项措施」 asks a number); otherwise the first listed intent
     whose words it uses. Of several questions in one, the first open one's."""
+    # A quoted phrase is one name (「遵循“谁提供，谁负责”」), not two clauses.
+    question = QUOTED_PHRASE.sub("“”", fold_for_search(question))
     parts = [p for p in re.split(r"[？?，,；;]", question) if p.strip()]
     if len(parts) > 1:
         # 「具体怎么提交？多长时间能答复？」「要怎么提申请，多长时间内答复」: two questions,

@@ -57,9 +57,14 @@ FACTOID_TYPES = (QType.COUNT, QType.WHEN, QType.WHERE, QType.WHO)
 _FEW = re.compile(r"几[个家项类种所名位]?(?=.*(?:什么|怎么|如何|哪|是否|为何|为什么))")
 
 
+QUOTED_PHRASE = re.compile(r"[“「『\"][^”」』\"]{1,30}[”」』\"]")
+
+
 def question_type(question: str) -> QType:
     """The first matching rule wins; the order puts the most specific forms first."""
     q = fold_for_search(question).strip()
+    # A quoted phrase is named, not asked: 「为什么说遵循“谁提供，谁负责”」 asks why, not who.
+    q = QUOTED_PHRASE.sub("“”", q)
     q = _FEW.sub("一些", q)
     for qtype, pattern in _RULES:
         if pattern.search(q):

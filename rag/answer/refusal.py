@@ -40,7 +40,7 @@ from importlib import resources
 from rag.answer import messages as msg
 from rag.answer.extractive import Draft, Sentence
 from rag.answer.focus import Focus, places_asked, supports
-from rag.answer.question import QType, expected_units, question_type
+from rag.answer.question import QUOTED_PHRASE, QType, expected_units, question_type
 from rag.retrieve.references import References
 from rag.text.normalize import fold_for_search, has_cjk
 from rag.text.places import place_level
@@ -231,7 +231,8 @@ def mostly_chinese(question: str) -> bool:
 
 
 # The act a who-question asks about: 「向哪个部门备案」 → 备案, 「由谁负责」 → 负责.
-_WHO_ACT = re.compile(r"(?:谁|哪(?:些|个|一)?(?:部门|机构|单位|组织))(?:来|去)?(?![来去的是有在能会可应])([\u4e00-\u9fff]{2})")
+_WHO_ACT = re.compile(r"(?:谁|哪(?:些|个|一)?(?:部门|机构|单位|组织))(?:来|去)?(?![来去的是有在能会可应])(?!身上|头上|手里|手上|那里|这里)"
+                      r"([\u4e00-\u9fff]{2})")
 # Being in charge is said with many verbs: one of them answers another.
 _LEADS = ("负责", "牵头", "主管", "统筹", "组织", "推进", "管理", "协调", "指导", "监督", "主导")
 
@@ -310,7 +311,9 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
     if total and draft.direct and _increase_before(best.text, draft.direct):
         # 「技能人才总量有多少」 answered by 「新增技能人才4000万人」: an increase is not the total.
         return Decision(False, "answer_type", "count", detail="the figure is an increase; the question asks a total", topic=topic)
-    act = _WHO_ACT.search(fold_for_search(asked))
+    # The residual has lost its quotation marks; a quoted phrase is read off the question.
+    act = _WHO_ACT.search(QUOTED_PHRASE.sub("“”", fold_for_search(question))) if QUOTED_PHRASE.search(
+        fold_for_search(question)) else _WHO_ACT.search(fold_for_search(asked))
     if act and "的" in act.group(1):
         act = None  # 「是谁写的」: no act to check (the author is the head, checked as such)
     if act and question_type(question) is QType.WHO and not _says_act(best.context(), act.group(1)):

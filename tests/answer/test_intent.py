@@ -234,3 +234,20 @@ def test_a_taiwan_worded_question_is_answered_in_traditional_from_the_same_artic
     a = final_answer(bundled.run("App用演算法推薦資訊，使用者可以要求關掉嗎？"))
     assert not a.refused
     assert a.answer.startswith("《網絡數據安全管理條例》第四十二條") and "個性化推薦關閉選項" in a.answer
+
+
+def test_a_quoted_phrase_is_named_not_asked() -> None:
+    from rag.answer.question import QType, question_type
+
+    # 「谁提供，谁负责」 is the principle's name: the question asks why, in one clause.
+    q = "城市大脑条例为什么说公共数据质量管理遵循“谁提供，谁负责”？"
+    assert question_type(q) is QType.WHY and intent_of(q) is Intent.EXPLANATION
+
+
+def test_why_a_document_says_something_is_answered_from_that_article_not_its_purpose(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("杭州城市大脑条例为什么规定公共数据质量管理要遵循“谁提供，谁负责”？"))
+    assert not a.refused, a.answer
+    assert lines_of(a.answer)[0].startswith("《杭州城市大脑赋能城市治理促进条例》第十五条")
+    # A question about the purpose itself still gets the purpose article.
+    b = final_answer(bundled.run("杭州为什么要制定城市大脑赋能城市治理促进条例？"))
+    assert "第一条" in lines_of(b.answer)[0]
