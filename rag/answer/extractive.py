@@ -23,6 +23,7 @@ import numpy as np
 
 from rag.answer.question import (
     DATE,
+    QUOTED_PHRASE,
     FACTOID_TYPES,
     FREQUENCY_SPAN,
     NUMBER,
@@ -319,6 +320,13 @@ class ExtractiveAnswerer:
             listing = self._heading_list(question, passages, weights, ranked[0].coverage, sections, ranked)
             if listing is not None:
                 return listing
+        if intent is Intent.DEFINITION:
+            # 「“中枢”“数字驾驶舱”“应用场景”分别是什么意思」: each named term's own definition.
+            named = [fold_for_search(m.group())[1:-1] for m in QUOTED_PHRASE.finditer(fold_for_search(question))]
+            docs = refs.docs if refs is not None and refs.docs else tuple(dict.fromkeys(s.passage.doc_id for s in ranked))
+            several = self._definitions_of(named, docs, ranked[0]) if len(named) > 1 else None
+            if several is not None:
+                return several
         if intent in _UNIT_INTENTS or qtype is QType.LIST:
             # 「什么是个人信息」「能不能拒绝提供服务」「怎么申请信息公开」: whole articles (or
             # paragraphs), not three loose sentences — the conditions and exceptions are the answer.
@@ -850,6 +858,27 @@ class ExtractiveAnswerer:
             return Sentence(passage, m.start(), end, doc.text[m.start():end], coverage=like.coverage,
                             score=like.score, cosine=like.cosine)
         return None
+
+    def _definitions_of(self, terms: list[str], doc_ids: tuple[str, ...], like: Sentence) -> Draft | None:
+        """One line per asked term: the term, then the clause that defines it, cited — when
+        at least two of the terms are defined in the documents found."""
+        found: list[tuple[str, Sentence]] = []
+        for term in dict.fromkeys(t for t in terms if len(t) >= 2):
+            s = self._definition(term, doc_ids, like)
+            if s is not None and not any(x.start == s.start and x.passage.doc_id == s.passage.doc_id for _, x in found):
+                found.append((term, s))
+        if len(found) < 2:
+            return None
+        lines, picked, citations = [], [], []
+        for term, s in found:
+            s.group = term
+            picked.append(s)
+            citations.append(citation_of(len(citations) + 1, s))
+            lines.append(f"“{term}”：{with_marker(strip_item(s.text), len(citations))}")
+        n = len(found)
+        head = f"资料中这{'两' if n == 2 else int_to_cn(n) if n < 10 else n}个用语的界定："
+        return Draft(lines[0], picked, citations, head + "\n" + "\n".join(lines), like.score, like.coverage, True,
+                     kind="definition")
 
     def _purposes(self, doc_ids: tuple[str, ...], like: Sentence) -> Draft | None:
         """Each named document's purpose article, one line each under its locator."""

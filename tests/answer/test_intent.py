@@ -251,3 +251,12 @@ def test_why_a_document_says_something_is_answered_from_that_article_not_its_pur
     # A question about the purpose itself still gets the purpose article.
     b = final_answer(bundled.run("杭州为什么要制定城市大脑赋能城市治理促进条例？"))
     assert "第一条" in lines_of(b.answer)[0]
+
+
+def test_several_quoted_terms_each_get_their_own_definition(bundled: Pipeline) -> None:
+    a = final_answer(bundled.run("个人信息保护法里的“去标识化”和“匿名化”分别是什么意思？"))
+    head, *rest = lines_of(a.answer)
+    assert head == "资料中这两个用语的界定："
+    assert rest[0].startswith("“去标识化”：") and "无法识别特定自然人" in rest[0]
+    assert rest[1].startswith("“匿名化”：") and "不能复原" in rest[1]
+    assert len(a.citations) == 2
