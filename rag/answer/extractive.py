@@ -271,7 +271,8 @@ class ExtractiveAnswerer:
             named_doc = self._doc_identity(refs.docs[0], passages)
             if named_doc is not None:
                 return named_doc
-        if refs is not None and len(refs.docs) == 1 and question_type(question) is QType.WHEN:
+        if refs is not None and len(refs.docs) == 1 and any(
+                question_type(part) is QType.WHEN for part in [question, *re.split(r"[？?]", question)] if part.strip()):
             # 「上海市数据条例什么时候开始实施？」: the document's own dating line answers it.
             dated = self._doc_date(refs.docs[0], refs.residual, passages)
             if dated is not None:
@@ -517,6 +518,11 @@ class ExtractiveAnswerer:
             return None
         effect = verb.group(1) is not None
         found = list((_IN_FORCE if effect else _ADOPTED).finditer(doc.text))
+        if not found and effect and not doc.meta.complete:
+            # The text held stops before its closing articles: the date is not in the corpus,
+            # and no other article of it answers 「从哪天开始施行」.
+            return Draft("", [], [], "", 0.0, 0.0, False, kind="undated", missing=f"《{doc.meta.title}》施行",
+                         notice=doc.meta.notice)
         if not found:
             return None
         # The closing article states when the whole text takes effect; the head line, when it was adopted.
@@ -1239,7 +1245,7 @@ def _type_match(qtype: QType, text: str, units: frozenset[str] = frozenset()) ->
 # When a document took effect (group 1) or was adopted, issued, published (group 2).
 _DATING = re.compile(r"(施行|实施|生效|起效|开始执行)|(通过|发布|印发|公布|出台|颁布|签发|发的|落款|成文)")
 _DATING_WORDS = re.compile(r"施行|实施|生效|起效|开始执行|通过|发布|印发|公布|出台|颁布|签发|发的|落款|成文|什么时候|啥时候|何时|"
-                           r"哪一?天|哪一?年|几月几[日号]|是从|开始|从|起|的|那版|这版|年版|版|是|了|正式|日期|时间|当时")
+                           r"哪一?天|哪一?年|几月几[日号]|是从|开始|从|起|的|那版|这版|年版|版|是|了|正式|日期|时间|当时|现在|已经|具体|目前|吗|是否")
 _IN_FORCE = re.compile(r"自\s*(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|公布之日|发布之日|印发之日)起施行")
 _ADOPTED = re.compile(r"(?m)\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日[^\n。]{0,60}?(?:通过|发布|公布|印发)"
                       r"|^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")

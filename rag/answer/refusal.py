@@ -180,6 +180,10 @@ def assess(question: str, draft: Draft | None, refs: References, focus: Focus, d
     if focus.unknown_names:
         name = focus.unknown_names[0]
         return evidence(Decision(False, "focus", name, detail=f"the corpus never names {name}", topic=name))
+    if draft is not None and draft.kind == "undated":
+        # 「……条例从哪天开始施行」 of a text that stops before its closing articles.
+        return evidence(Decision(False, "answer_type", "when", detail="the document's text held lacks its dating articles",
+                                 topic=draft.missing))
     if draft is None or not draft.sentences:
         return evidence(Decision(False, "evidence", detail="no passages", topic=topic))
     by_reference = draft.kind in _BY_REFERENCE

@@ -234,3 +234,15 @@ def test_two_documents_side_by_side_each_carry_their_own_place(bundled: Pipeline
     a = ask(bundled, "老年人用不来线上办事。数据安全法和上海的“一网通办”决定对此分别有什么要求？")
     assert not a.refused, a.answer
     assert "《中华人民共和国数据安全法》第十五条" in a.answer and "一网通办" in a.answer
+
+
+def test_the_date_of_a_text_that_stops_early_is_refused_with_the_documents_caveat(bundled: Pipeline) -> None:
+    # The bundled 杭州城市大脑条例 stops at 第十八条: its 施行 article is not in the corpus.
+    a = ask(bundled, "杭州城市大脑赋能城市治理促进条例已经生效了吗？从哪天开始施行？")
+    assert a.refused and a.reason is not None and a.reason["check"] == "answer_type"
+    first, second = a.answer.split("\n")[:2]
+    assert first == "资料中没有《杭州城市大脑赋能城市治理促进条例》施行的具体时间。"
+    assert second.startswith("本文本不完整")
+    # A document whose text is whole still answers with its closing article.
+    b = ask(bundled, "上海市数据条例已经生效了吗？从哪天开始施行？")
+    assert not b.refused and b.answer.startswith("2022年1月1日[1]")

@@ -9,7 +9,7 @@ that says why in words and what the corpus does hold.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
 from rag.answer import messages as msg
@@ -54,7 +54,12 @@ class ExtractiveMode:
         if not decision.answer or draft is None:
             # A place with no practice on the topic: what other places did is the useful part.
             elsewhere = draft.sentences[:3] if draft is not None and draft.kind == "practice_elsewhere" else None
-            return Composed(self.refusal(turn, passages, decision, elsewhere), None)
+            refused = self.refusal(turn, passages, decision, elsewhere)
+            if draft is not None and draft.kind == "undated" and draft.notice:
+                # Why the date is missing: the document's own caveat (its text stops early).
+                first, _, rest = refused.answer.partition("\n")
+                refused = replace(refused, answer=f"{first}\n{draft.notice}\n{rest}")
+            return Composed(refused, None)
         text, notices = draft.text, [draft.notice] if draft.notice else []
         if refs.missing:
             # A named document the corpus lacks: said first, before what the corpus does hold.
