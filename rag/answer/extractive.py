@@ -23,10 +23,10 @@ import numpy as np
 
 from rag.answer.question import (
     DATE,
-    QUOTED_PHRASE,
     FACTOID_TYPES,
     FREQUENCY_SPAN,
     NUMBER,
+    QUOTED_PHRASE,
     QType,
     asks_frequency,
     count_asks,
@@ -770,7 +770,9 @@ class ExtractiveAnswerer:
         doc = self.index.docs.document(doc_id)
         if doc is None:
             return []
-        text = fold_for_search(doc.text)
+        # The aspects are Chinese words and the cleaned text is Simplified: found as written,
+        # so that offsets are the document's own.
+        text = doc.text
         shown = [text[a:b] for x, a, b in spans if x.passage.doc_id == doc_id]
         added: list[tuple[Sentence, int, int]] = []
         like = spans[0][0]
@@ -781,8 +783,10 @@ class ExtractiveAnswerer:
             at = text.find(aspect)
             if at < 0:
                 continue
+            # The sentence it is in: from the last 。 or line break before it to the next.
             start = max(text.rfind("。", 0, at), text.rfind("\n", 0, at)) + 1
-            end = min(x for x in (text.find("。", at) + 1 or len(text), text.find("\n", at) if text.find("\n", at) >= 0 else len(text)))
+            stops = [i for i in (text.find("。", at) + 1, text.find("\n", at)) if i > 0]
+            end = min(stops, default=len(text))
             passage = Passage(_chunk_at(self.index, doc_id, start), doc_id, doc.meta.title, like.passage.section, "",
                               0.0, start, end, meta=doc.meta.to_dict())
             found = Sentence(passage, start, end, doc.text[start:end], coverage=like.coverage, score=like.score,
@@ -1032,6 +1036,8 @@ class ExtractiveAnswerer:
             return None
         direct = "；".join(strip_item(x.text) for x in sentences) if articles else "；".join(c.title for c in children)
         what = f"共{len(children)}条" if articles else f"共{len(children)}项"
+        if articles and len(lines) < len(children):
+            what += f"（以下列出{len(lines)}条）"
         text = f"{parent.title}{what}：\n" + "\n".join(lines)
         return Draft(direct, sentences, citations, text, best[0], best[0], True, kind="list")
 
