@@ -74,6 +74,8 @@ _ENGLISH_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), 
     # sentence on data-trading prices states.
     (r"\b(?:house|housing|home|property|flat|apartment) prices?\b", "房价"), (r"\brents?\b", "房租"),
     (r"\b(?:ticket prices?|fares?)\b", "票价"), (r"\bprices?\b", "价格"), (r"\bsteps\b", "步骤"),
+    # "How much does it cost …": the answer must say what it costs (a 费用 or that it is free).
+    (r"\bhow much (?:does|do|will|would|is) .{0,60}\bcost\b|\bwhat (?:does|do) .{0,40}\bcost\b", "费用"),
     # A task, not a question about the documents: 「can you recommend a laptop」「write me a poem」.
     (r"\b(?:can|could|would) you (?:please )?(?:recommend|suggest)\b", "推荐"), (r"\bpoem\b|\bwrite me\b", "写诗"),
 ))

@@ -246,3 +246,15 @@ def test_the_date_of_a_text_that_stops_early_is_refused_with_the_documents_cavea
     # A document whose text is whole still answers with its closing article.
     b = ask(bundled, "上海市数据条例已经生效了吗？从哪天开始施行？")
     assert not b.refused and b.answer.startswith("2022年1月1日[1]")
+
+
+def test_what_something_costs_needs_a_sentence_that_says_so(bundled: Pipeline) -> None:
+    # The corpus says the disclosure of government information on request is free …
+    a = ask(bundled, "Does it cost anything to apply for government information disclosure?")
+    assert not a.refused and "不收取费用" in a.answer
+    # … and nothing about what a skills assessment costs: not answered with how it is done.
+    b = ask(bundled, "How much does it cost to get a vocational skill level assessment (职业技能等级认定)?")
+    assert b.refused
+    # Nor how hard a licence is to get, of a job the paper only names.
+    c = ask(bundled, "无人机驾驶员证好考吗？")
+    assert c.refused and c.reason is not None and c.reason["term"] == "驾驶员证"
