@@ -512,11 +512,21 @@ class ExtractiveAnswerer:
         issued (「2021年11月25日上海市第十五届人民代表大会常务委员会第三十七次会议通过」), from
         its own text; None when the question asks the date of something else in it."""
         asked = fold_for_search(residual)
-        verb = _DATING.search(asked)
         doc = self.index.docs.document(doc_id)
-        if verb is None or doc is None or _has_content(_without_title(_DATING_WORDS.sub(" ", asked), doc.meta.title)):
+        if doc is None:
             return None
-        effect = verb.group(1) is not None
+        if has_cjk(asked):
+            verb = _DATING.search(asked)
+            if verb is None or _has_content(_without_title(_DATING_WORDS.sub(" ", asked), doc.meta.title)):
+                return None
+            # 「2016年通过的那版……是哪天开始施行的」 asks when it took effect, whatever else it says.
+            effect = any(m.group(1) is not None for m in _DATING.finditer(asked))
+        else:
+            # "When was the Data Security Law adopted / when does it take effect?"
+            verb = _DATING_EN.search(asked)
+            if verb is None or _DATING_EN_OTHER.sub(" ", _DATING_EN.sub(" ", asked)).strip(" ?.,"):
+                return None
+            effect = any(m.group(1) is not None for m in _DATING_EN.finditer(asked))
         found = list((_IN_FORCE if effect else _ADOPTED).finditer(doc.text))
         if not found and effect and not doc.meta.complete:
             # The text held stops before its closing articles: the date is not in the corpus,
@@ -1250,8 +1260,14 @@ def _type_match(qtype: QType, text: str, units: frozenset[str] = frozenset()) ->
 # 「……的文号是什么」「是国务院令第几号」
 # When a document took effect (group 1) or was adopted, issued, published (group 2).
 _DATING = re.compile(r"(施行|实施|生效|起效|开始执行)|(通过|发布|印发|公布|出台|颁布|签发|发的|落款|成文)")
-_DATING_WORDS = re.compile(r"施行|实施|生效|起效|开始执行|通过|发布|印发|公布|出台|颁布|签发|发的|落款|成文|什么时候|啥时候|何时|"
+_DATING_WORDS = re.compile(r"\d{4}\s*年(?!\s*\d)|施行|实施|生效|起效|开始执行|通过|发布|印发|公布|出台|颁布|签发|发的|落款|成文|什么时候|啥时候|何时|"
                            r"哪一?天|哪一?年|几月几[日号]|是从|开始|从|起|的|那版|这版|年版|版|是|了|正式|日期|时间|当时|现在|已经|具体|目前|吗|是否")
+_DATING_EN = re.compile(r"\b(take effect|took effect|come into (?:force|effect)|came into (?:force|effect)|in force|effective|"
+                        r"enter(?:ed)? into force)\b|\b(adopted|passed|issued|promulgated|published|released|enacted)\b")
+# What an English when-question says besides the date asked: nothing else may be left.
+_DATING_EN_OTHER = re.compile(r"\b(?:when|what|which|on|date|day|year|was|were|is|did|does|do|will|it|the|this|that|"
+                              r"by|first|originally|officially|npc|standing committee|state council|national people's congress|"
+                              r"of|its|version)\b")
 _IN_FORCE = re.compile(r"自\s*(?:\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日|公布之日|发布之日|印发之日)起施行")
 _ADOPTED = re.compile(r"(?m)\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日[^\n。]{0,60}?(?:通过|发布|公布|印发)"
                       r"|^\s*\d{4}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*$")

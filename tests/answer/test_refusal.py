@@ -258,3 +258,24 @@ def test_what_something_costs_needs_a_sentence_that_says_so(bundled: Pipeline) -
     # Nor how hard a licence is to get, of a job the paper only names.
     c = ask(bundled, "无人机驾驶员证好考吗？")
     assert c.refused and c.reason is not None and c.reason["term"] == "驾驶员证"
+
+
+@pytest.mark.parametrize(
+    ("question", "starts"),
+    [
+        # The version's year qualifies the document; the question asks when it took effect.
+        ("2016年通过的那版网络安全法是哪天开始施行的？", "2017年6月1日[1]"),
+        # Asked in English, the document's own dating lines answer it too.
+        ("When was the Data Security Law adopted?", "2021年6月10日[1]"),
+        ("When does the Data Security Law take effect?", "2021年9月1日[1]"),
+    ],
+)
+def test_when_a_named_law_was_adopted_or_took_effect_is_read_off_its_own_dating_lines(
+        bundled: Pipeline, question: str, starts: str) -> None:
+    a = ask(bundled, question)
+    assert not a.refused and a.answer.startswith(starts), a.answer
+
+
+def test_a_version_the_corpus_does_not_hold_is_still_refused(bundled: Pipeline) -> None:
+    a = ask(bundled, "2019年通过的数据安全法什么时候施行？")
+    assert a.refused and a.reason is not None and a.reason["check"] == "year"
