@@ -166,6 +166,9 @@ class Focus:
     # question clause, what that clause alone asks that no passage names.
     tail_absent: tuple[str, ...] = ()
     tail_share: float = 0.0
+    # The places asked that the corpus writes somewhere: a refusal may not say it has
+    # nothing on them, only nothing on what was asked of them.
+    places_written: tuple[str, ...] = ()
 
     @property
     def weight(self) -> float:
@@ -369,7 +372,8 @@ class FocusReader:
         return Focus(weights, tuple(named_domain), tuple(absent), tuple(places), years,
                      tuple(w for w in role_words if w in weights), helping, head, also, alternatives,
                      names, tuple(unknown),
-                     tail.absent if tail else (), tail.absent_share() if tail and tail.absent else 0.0)
+                     tail.absent if tail else (), tail.absent_share() if tail and tail.absent else 0.0,
+                     tuple(p for p in places if self.written_anywhere(p.rstrip("省市县区") or p)))
 
     def _with_grams(self, text: str) -> list[int]:
         """Chunks that hold every two-character piece of ``text`` (candidates to read)."""

@@ -290,12 +290,15 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
     for p in focus.places:
         if not _names(where, p):
             sibling = _sibling(best.text, p)
-            return Decision(False, "place", p, detail=f"place {p} not in the evidence", topic=topic,
+            # A place the corpus writes elsewhere lacks only what was asked of it (「上海这方面」).
+            said = topic if topic != p or p not in focus.places_written else f"{p}这方面"
+            return Decision(False, "place", p, detail=f"place {p} not in the evidence", topic=said,
                             related=best if sibling else None, related_what=sibling)
     # Side by side, each place is another sentence's (上海 is the 一网通办 decision's, not the law's).
     if focus.places and draft.kind not in _SIDE_BY_SIDE and not any(_names(_where(best), p) for p in focus.places):
-        return Decision(False, "place", focus.places[0], detail="the best sentence is not about the place asked",
-                        topic=topic)
+        first = focus.places[0]
+        return Decision(False, "place", first, detail="the best sentence is not about the place asked",
+                        topic=topic if topic != first or first not in focus.places_written else f"{first}这方面")
     own = best.context()
     if focus.places and not any(_names(own, p) for p in focus.places):
         # The paragraph names 株洲 among others, but the sentence says what 邯郸 did.

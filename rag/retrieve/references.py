@@ -60,9 +60,13 @@ MIN_ALIAS = 3  # shorter names match too much ordinary text
 _THE_PAPER = re.compile(r"这篇文章|这篇论文|该文章|本文|该文|此文|文章|文中|论文|\bthe (?:paper|article|study)\b")
 
 
+_POSSESSIVE = re.compile(r"(?<=[a-z])['’]s\b")
+
+
 def _bare(text: str) -> str:
     """Folded, without quotes and spaces: 「“十四五”数字经济发展规划」 and 「十四五数字经济发展规划」 agree."""
-    return _QUOTES.sub("", fold_for_search(text))
+    # An English possessive goes before the quote marks do: "Beijing's … Regulations" is Beijing's.
+    return _QUOTES.sub("", _POSSESSIVE.sub("", fold_for_search(text)))
 
 
 # Characters that end the words before an issuer's abbreviation (「请问国发〔2022〕14号」).
@@ -98,6 +102,17 @@ _EN_REGULATION = re.compile(
     rf"\b((?:{'|'.join(sorted(_EN_PLACE, key=len, reverse=True))})(?:(?:'s|’s)?\s*(?:,|and|&)\s*"
     rf"(?:{'|'.join(sorted(_EN_PLACE, key=len, reverse=True))}))*)(?:'s|’s)?\s+(?:municipal\s+|city\s+)?"
     rf"({'|'.join(sorted(_EN_KIND, key=len, reverse=True))})\s+(?:regulations?|rules?|ordinances?)\b")
+
+
+# An English document title: capitalised words ending in a kind of document ("E-Commerce
+# Law"), or a kind followed by what it is on ("Regulation on the Protection of Minors Online").
+_EN_KINDS = r"(?:Law|Regulations?|Measures|Provisions|Rules|Guidelines|Ordinance)"
+_EN_TITLE = re.compile(
+    rf"\b((?:[A-Z][\w\-]*\s+){{1,6}}{_EN_KINDS}\b"
+    rf"|{_EN_KINDS}\s+(?:on|for)\s+(?:the\s+)?[A-Z][\w\-]*(?:\s+(?:of\s+|and\s+)?[A-Z][\w\-]*){{0,5}})")
+# Words of an English title that say what kind of document it is, not which.
+_EN_TITLE_STOP = frozenset("law laws regulation regulations measures provisions rules guidelines ordinance on for of the and "
+                           "china chinese prc people's republic national state council municipal city".split())
 
 
 def _pinyin_numbers(bare: str) -> str:
@@ -282,6 +297,12 @@ class DocumentNames:
                 missing.append((m.start(), f"《{title}》"))
         if tokens is not None and titled:
             missing += [(bare.find(n), n) for n in self._unbracketed(bare, taken, tokens)]
+        for m in _EN_TITLE.finditer(question) if titled and not docs else ():
+            # "When did China's E-Commerce Law come into force?": an English title no corpus
+            # document goes by (its words are in none of the English names).
+            name = m.group(1).strip()
+            if not self._known_english(name):
+                missing.append((max(bare.find(name.lower()), 0), name))
 
         articles = [n for n in (cn_to_int(x) for x in _ARTICLE.findall(bare)) if n]
         articles += [int(x) for x in _ARTICLE_EN.findall(bare)]
@@ -304,6 +325,16 @@ class DocumentNames:
             residual=re.sub(r"\s+", " ", residual).strip(),
             explicit=explicit,
         )
+
+    def _known_english(self, name: str) -> bool:
+        """Whether an English title names a corpus document: one of its English names holds
+        the title, or every content word of it ("Information Disclosure Regulations")."""
+        folded = name.lower()
+        english = [a for a, _ in self._aliases if not re.search(r"[\u4e00-\u9fff]", a)]
+        if any(a in folded or folded in a for a in english):
+            return True
+        words = set(re.findall(r"[a-z][a-z\-]+", folded)) - _EN_TITLE_STOP
+        return not words or any(all(w in a for w in words) for a in english)
 
     def _known(self, title: str) -> bool:
         """Whether a bracketed title names a corpus document (exactly, or as its tail:

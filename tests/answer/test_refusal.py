@@ -279,3 +279,13 @@ def test_when_a_named_law_was_adopted_or_took_effect_is_read_off_its_own_dating_
 def test_a_version_the_corpus_does_not_hold_is_still_refused(bundled: Pipeline) -> None:
     a = ask(bundled, "2019年通过的数据安全法什么时候施行？")
     assert a.refused and a.reason is not None and a.reason["check"] == "year"
+
+
+def test_an_english_title_no_document_goes_by_is_a_missing_document(bundled: Pipeline) -> None:
+    a = ask(bundled, "When did China's E-Commerce Law come into force?")
+    assert a.refused and a.reason is not None and a.reason["check"] == "document"
+    assert a.answer.startswith("The corpus does not hold 《E-Commerce Law》")
+    # English names of corpus documents, possessive and all, still resolve.
+    b = ask(bundled, "Under Beijing's Digital Economy Promotion Regulations, which sectors have public data zones?")
+    assert not b.refused
+    assert b.citations and all(c.doc_id == "beijing-shuzi-jingji-cujin-tiaoli-2022" for c in b.citations)
