@@ -111,8 +111,12 @@ _EN_TITLE = re.compile(
     rf"\b((?:[A-Z][\w\-]*\s+){{1,6}}{_EN_KINDS}\b"
     rf"|{_EN_KINDS}\s+(?:on|for)\s+(?:the\s+)?[A-Z][\w\-]*(?:\s+(?:of\s+|and\s+)?[A-Z][\w\-]*){{0,5}})")
 # Words of an English title that say what kind of document it is, not which.
+# A capitalised question word before it ("What Law applies …", "Under Chinese Law …") names nothing.
 _EN_TITLE_STOP = frozenset("law laws regulation regulations measures provisions rules guidelines ordinance on for of the and "
-                           "china chinese prc people's republic national state council municipal city".split())
+                           "china chinese prc people's republic national state council municipal city "
+                           "what which who whose how when where why whether does do did is are was were can could may must "
+                           "should would will under in according to if by as a an this that these those my our your their "
+                           "i we you any some new current existing relevant".split())
 
 
 def _pinyin_numbers(bare: str) -> str:

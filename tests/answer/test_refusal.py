@@ -285,6 +285,9 @@ def test_an_english_title_no_document_goes_by_is_a_missing_document(bundled: Pip
     a = ask(bundled, "When did China's E-Commerce Law come into force?")
     assert a.refused and a.reason is not None and a.reason["check"] == "document"
     assert a.answer.startswith("The corpus does not hold 《E-Commerce Law》")
+    # A capitalised question word before "Law" names no document.
+    w = ask(bundled, "What Law protects personal information in China?")
+    assert w.reason is None or w.reason["check"] != "document"
     # English names of corpus documents, possessive and all, still resolve.
     b = ask(bundled, "Under Beijing's Digital Economy Promotion Regulations, which sectors have public data zones?")
     assert not b.refused
