@@ -889,32 +889,14 @@ class ExtractiveAnswerer:
                 found.append((term, s))
         if len(found) < 2:
             return None
-        lines, picked, citations = [], [], []
-        for term, s in found:
-            s.group = term
-            picked.append(s)
-            citations.append(citation_of(len(citations) + 1, s))
-            lines.append(f"“{term}”：{with_marker(strip_item(s.text), len(citations))}")
-        n = len(found)
-        head = f"资料中这{'两' if n == 2 else int_to_cn(n) if n < 10 else n}个用语的界定："
-        return Draft(lines[0], picked, citations, head + "\n" + "\n".join(lines), like.score, like.coverage, True,
-                     kind="definition")
+        return _one_line_each([(f"“{term}”", s) for term, s in found], "个用语的界定", "definition", like)
 
     def _purposes(self, doc_ids: tuple[str, ...], like: Sentence) -> Draft | None:
         """Each named document's purpose article, one line each under its locator."""
         found = [f for f in (self._purpose(d, like) for d in doc_ids) if f is not None]
         if len(found) < 2:
             return None
-        lines, picked, citations = [], [], []
-        for s, _, _ in found:
-            s.group = self._locator(s)
-            picked.append(s)
-            citations.append(citation_of(len(citations) + 1, s))
-            lines.append(f"{s.group}：{with_marker(strip_item(s.text), len(citations))}")
-        n = len(picked)
-        head = f"资料中这{'两' if n == 2 else int_to_cn(n) if n < 10 else n}份文件各自的立法目的："
-        return Draft(lines[0], picked, citations, head + "\n" + "\n".join(lines), like.score, like.coverage, True,
-                     kind="per_document")
+        return _one_line_each([(self._locator(s), s) for s, _, _ in found], "份文件各自的立法目的", "per_document", like)
 
     def _purpose(self, doc_id: str, like: Sentence) -> tuple[Sentence, int, int] | None:
         """The document's purpose clause (「第一条 为了……，制定本规定。」) and its unit."""
@@ -1050,6 +1032,20 @@ class ExtractiveAnswerer:
             what += f"（以下列出{len(lines)}条）"
         text = f"{parent.title}{what}：\n" + "\n".join(lines)
         return Draft(direct, sentences, citations, text, best[0], best[0], True, kind="list")
+
+
+def _one_line_each(labelled: list[tuple[str, Sentence]], what: str, kind: str, like: Sentence) -> Draft:
+    """One cited line per labelled sentence (「“中枢”：……[1]」, 「《……》第一条：……[2]」) under a
+    head that counts them (「资料中这两个用语的界定：」)."""
+    lines, picked, citations = [], [], []
+    for label, s in labelled:
+        s.group = label.strip("“”")
+        picked.append(s)
+        citations.append(citation_of(len(citations) + 1, s))
+        lines.append(f"{label}：{with_marker(strip_item(s.text), len(citations))}")
+    n = len(picked)
+    head = f"资料中这{'两' if n == 2 else int_to_cn(n) if n < 10 else n}{what}："
+    return Draft(lines[0], picked, citations, head + "\n" + "\n".join(lines), like.score, like.coverage, True, kind=kind)
 
 
 def _grouped(
