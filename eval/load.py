@@ -122,7 +122,7 @@ def start_server(port: int) -> tuple[subprocess.Popen[bytes], tempfile.Temporary
     env.update({"POLICY_QA_HOME": home.name})
     if "POLICY_QA_CACHE_DIR" in os.environ:
         env["POLICY_QA_CACHE_DIR"] = os.environ["POLICY_QA_CACHE_DIR"]
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).parent.parent)
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:

@@ -28,7 +28,7 @@ def one_run(port: int, timeout: float = 120.0) -> tuple[float, float]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("POLICY_QA_")}
         env.update({"POLICY_QA_HOME": home, "POLICY_QA_CACHE_DIR": cache})
         t0 = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env,
+        proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=Path(__file__).parent.parent)
         try:
             base = f"http://127.0.0.1:{port}"

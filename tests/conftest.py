@@ -58,7 +58,7 @@ def run_cli(args: list[str], home: Path, cache_dir: Path, timeout: float = 300, 
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("POLICY_QA_")}
     full_env.update({"POLICY_QA_HOME": str(home), "POLICY_QA_CACHE_DIR": str(cache_dir), **env})
     return subprocess.run(
-        [sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO
+        [sys.executable, "-m", "cli", *args], capture_output=True, text=True, env=full_env, timeout=timeout, cwd=REPO
     )
 
 

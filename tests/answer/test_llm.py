@@ -327,7 +327,7 @@ def test_tokens_stream_through_the_cli(bundled: Pipeline, cache_dir: Path, fake_
         "POLICY_QA_LLM_BASE_URL": fake_llm.base_url, "POLICY_QA_LLM_TIMEOUT_S": "10", "PYTHONUNBUFFERED": "1",
     })
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "ask", CHANGDE], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        [sys.executable, "-m", "cli", "ask", CHANGDE], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         env=env, cwd=REPO,
     )
     assert proc.stdout is not None

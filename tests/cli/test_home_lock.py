@@ -33,7 +33,7 @@ def running_server(home: Path, cache_dir: Path, tmp_path: Path) -> Iterator[tupl
     port = free_port()
     log = (tmp_path / "serve.log").open("w", encoding="utf-8")  # a file: a full pipe would stall the server
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rag.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "cli", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=_env(home, cache_dir), cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True,
     )
     deadline = time.monotonic() + 120

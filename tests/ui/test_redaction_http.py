@@ -63,7 +63,7 @@ def test_served_by_policy_qa_the_access_log_holds_no_number(tmp_path: Path, cach
     env = {k: v for k, v in os.environ.items() if not k.startswith("POLICY_QA_")}
     env.update({"POLICY_QA_HOME": str(tmp_path / "home"), "POLICY_QA_CACHE_DIR": str(cache_dir),
                 "PYTHONUNBUFFERED": "1"})
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "serve", "--port", str(port)], env=env, cwd=REPO,
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "serve", "--port", str(port)], env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 120
