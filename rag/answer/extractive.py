@@ -79,6 +79,8 @@ _DEPT = re.compile(r"(?:^|(?<=[，；。：:\s]))((?:省|市|县|区|国家|国�
 # Bodies a sentence names only in passing: a candidate of last resort.
 _VAGUE_BODY = frozenset({"有关部门", "相关部门", "主管部门", "有关主管部门", "负责人", "人民政府"})
 # 「处五万元以上五十万元以下罚款」: a range is one answer, not its lower bound.
+# A question about a fine: 罚款, 罚多少, "how large is the fine", "penalty".
+_FINE_ASKED = re.compile(r"罚|\bfine[sd]?\b|\bpenalt")
 _RANGE_REST = re.compile(r"[\d.,一二三四五六七八九十百千万亿两零〇]+\s*(?:%|％)?\s*(?:万元|亿元|元|倍|日|天|年|个月|小时|个|人)?(?:以下|以内)")
 _OR_REST = re.compile(r"(?:或者|或)[^，。；;]{0,14}?(?:以下|以上)")
 
@@ -187,6 +189,18 @@ class ExtractiveAnswerer:
                 out.append(Sentence(p, s, e, p.text[s - p.start : e - p.start], para, prior=prior))
         return out
 
+    def _article_text(self, s: Sentence) -> str:
+        """The whole article a sentence of a law belongs to, '' outside articles."""
+        doc = self.index.docs.document(s.passage.doc_id)
+        if doc is None:
+            return ""
+        outline = structure(doc.text)
+        arts = [i for i in outline.path_at(s.start) if outline.nodes[i].kind == "article"]
+        if not arts:
+            return ""
+        node = outline.nodes[arts[-1]]
+        return doc.text[node.start : node.end]
+
     def _heading_of(self, p: Passage) -> Node | None:
         """The innermost heading above the passage, when the passage sits right under one
         (an article's or an item's name is part of its own text, not a heading line)."""
@@ -205,17 +219,26 @@ class ExtractiveAnswerer:
         units = expected_units(question) if qtype is QType.COUNT else frozenset()
         main = {t: w for t, w in weights.items()}
         total = sum(w for t, w in main.items()) or 1.0
+
+        def covered(text: str, head: str) -> float:
+            folded = fold_for_search(text)
+            got = sum(w if t in folded else 0.5 * w if head and t in head else 0.0 for t, w in main.items())
+            return min(got / total, 1.0)
+
+        # 「……逾期不改罚多少」: the fine is a clause of the article that states the offence
+        # (「……的，由……责令限期改正；逾期未改正的，处一万元以上十万元以下罚款」), or sits
+        # above the list of offences it punishes, so the clause is read with its article.
+        fines = "元" in units and bool(_FINE_ASKED.search(fold_for_search(question)))
         for s in sentences:
-            folded = fold_for_search(s.text)
             head = fold_for_search(s.passage.section.split(" > ")[-1]) if s.passage.section else ""
-            got = 0.0
-            for t, w in main.items():
-                if t in folded:
-                    got += w
-                elif head and t in head:
-                    got += 0.5 * w
-            s.coverage = min(got / total, 1.0)
+            s.coverage = covered(s.text, head)
             s.typed = _type_match(qtype, s.text, units)
+            if fines and s.typed and "罚" in s.text and (article := self._article_text(s)) \
+                    and not fold_for_search(article).startswith(fold_for_search(s.text)):  # a clause after the first
+                # The clause's own words still tell its article's clauses apart: 「造成大量
+                # 数据泄露的」 is the clause with the higher fine.
+                s.coverage = max(s.coverage, 0.7 * covered(article, head) + 0.3 * s.coverage)
+                s.paragraph = article
         if self.use_dense and sentences:
             q = np.asarray(self.index.embeddings.embed_query(fold_for_search(question)), dtype=np.float32)
             m = np.asarray(self.index.embeddings.embed_documents([s.text for s in sentences]), dtype=np.float32)

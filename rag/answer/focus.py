@@ -78,7 +78,12 @@ _ENGLISH_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), 
     (r"\bhow much (?:does|do|will|would|is) .{0,60}\bcost\b|\bwhat (?:does|do) .{0,40}\bcost\b", "费用"),
     # A task, not a question about the documents: 「can you recommend a laptop」「write me a poem」.
     (r"\b(?:can|could|would) you (?:please )?(?:recommend|suggest)\b", "推荐"), (r"\bpoem\b|\bwrite me\b", "写诗"),
+    (r"\btranslate\b|\btranslation\b|\binto (?:english|french|german|japanese|spanish)\b", "翻译"),
+    (r"\bwrite (?:a |some |the )?(?:code|script|program|function)\b|\bpython\b|\bjavascript\b|\bprogramming\b", "编程"),
+    (r"\b(?:good|best|easy) way to learn\b|\bhow (?:do|can|should) i learn\b|\bbeginners?\b|\btutorial\b", "教程"),
 ))
+# 「数据线选Type-C还是Lightning好」: a choice between products, which no policy text makes.
+_CHOICE = re.compile(r"(?:选|买|用|挑)[^，。？?]{1,14}还是[^，。？?]{1,14}(?:好|划算|合适|靠谱)")
 # People by their post, in an English who-question (「Who signed it as President?」).
 _ENGLISH_PERSONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), k) for p, k in (
     (r"\bpresident\b", "主席"), (r"\bchairm[ae]n\b|\bchairperson\b", "主任"), (r"\bmayor\b", "市长"),
@@ -323,6 +328,8 @@ class FocusReader:
         head = max(kinds, key=lambda w: (len(w), folded.rfind(w)), default="")
         if not head and _MATERIALS.search(folded):
             head = "材料"
+        if not head and _CHOICE.search(folded):
+            head = "推荐"
         # An English question that names a body in Chinese (「Who heads 国家数据局?」) asks in English.
         in_english = english or len(re.findall(r"[a-z]{2,}", folded)) * 2 > sum(1 for ch in folded if "\u4e00" <= ch <= "\u9fff")
         if not head and in_english:

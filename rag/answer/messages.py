@@ -43,7 +43,8 @@ RELATED = "资料只提到{what}："
 RELATED_EN = "The documents only mention {what}: "
 RELATED_EN_PLAIN = "The documents only say: "  # when the related fact is not about another place or year
 SPAN_KIND = {"count": ("具体数字", "a figure"), "when": ("具体时间", "a date"), "where": ("具体地点", "a place"),
-             "who": ("具体机构或人员", "a body or person")}
+             "who": ("具体机构或人员", "a body or person"), "steps": ("具体办理步骤", "the steps"),
+             "person": ("具体人员姓名", "the names of the people")}
 # How each legal level is counted in the coverage line (部 for laws, 份 for documents).
 _MEASURE = {"法律": "部", "行政法规": "部", "地方性法规": "部", "研究文章": "篇"}
 _LEVEL_EN = {"法律": "laws", "行政法规": "administrative regulations", "地方性法规": "local regulations",

@@ -33,7 +33,7 @@ _RULES: tuple[tuple[QType, re.Pattern[str]], ...] = (
                             r"^when\b|\bwhen (?:did|does|do|is|was|were|will|shall|should|must|can|has|have)\b"
                             r"|what year|which year|what time|what date")),
     (QType.LIST, re.compile(r"哪几")),  # 「哪几类」 asks which, not how many
-    (QType.COUNT, re.compile(r"多少|多长时间|多久|几[个家项类种所名人万亿%]?|(?<!一定)比例|占比|百分之|什么价|啥价|价位|卖多少|"
+    (QType.COUNT, re.compile(r"多少|(?:罚款|罚金|收费|费用|补贴)的?(?:标准|金额|数额|幅度|上限|下限)|多长时间|多久|几[个家项类种所名人万亿%]?|(?<!一定)比例|占比|百分之|什么价|啥价|价位|卖多少|"
                              # 「保留一定比例的什么」 asks what is kept; a document number is a 文号.
                              r"how many|how much|how long|what percentage|what share|(?<!document )number of")),
     # 「去哪儿告它」「到哪里投诉」: where to go is a body (人民法院, 网信部门), not a place.
@@ -116,6 +116,9 @@ _UNIT_GROUPS: dict[str, frozenset[str]] = {
     "个小时": frozenset({"小时"}), "小时": frozenset({"小时"}), "个月": frozenset({"月"}), "件": frozenset("件"),
 }
 _PEOPLE = ("老人", "居民", "人", "医师", "医生", "工人", "学生", "教师", "群众", "求职者", "家庭")
+# 「How much money is invested」「what does it cost」「how large is the fine」: a sum of money.
+_MONEY_EN = re.compile(r"\bhow much (?:money|funding|investment)\b|\bcosts?\b|\bfees?\b|\bprices?\b|\bspen[dt]|\binvest"
+                       r"|\bbudget\b|\bfine[sd]?\b|\bsubsid(?:y|ies)\b")
 _SHARE = re.compile(r"(?<!一定)比例|占比|百分之|百分比|占[^，。？?]{0,6}多少|percentage|share|percent")
 
 
@@ -138,6 +141,8 @@ def expected_units(question: str) -> frozenset[str]:
         # 「多少老人」「多少残疾人」: a number of people.
         noun = next((p for p in _PEOPLE if m.group(1).startswith(p)), m.group(1))
         return frozenset({"人", "名", "位", "户", noun})
+    if _MONEY_EN.search(q):
+        return frozenset("元")
     if any(w in q for w in ("投资", "花了", "费用", "资金", "罚款", "罚多少", "罚金", "收费", "补贴", "价格", "价位",
                             "什么价", "啥价", "卖多少", "房价", "票价", "单价", "价钱")) or re.search(r"[\u4e00-\u9fff]费", q):
         return frozenset("元")
@@ -163,6 +168,7 @@ def count_asks(question: str) -> list[frozenset[str]]:
 
 
 _YEAR_LIKE = re.compile(r"^\d{4}\s*年$")
+_LABEL = re.compile(r"(?:图|表|附件|附录|附图|附表|专栏)\s*$")
 _OWN_UNIT = re.compile(r"[个家项类种名人次所座户岁年天元倍%％时钟]$")
 
 
@@ -175,6 +181,9 @@ def fits_units(sentence: str, match: re.Match[str], units: frozenset[str]) -> bo
     """
     text = match.group().strip()
     if _YEAR_LIKE.match(text):
+        return False
+    # 「图1」「表2」「附件3」 label a figure or an annex; they count nothing.
+    if _LABEL.search(sentence[: match.start()]):
         return False
     # An ordinal answers 「第几」 only: 「第六代」 is not how many 5G base stations.
     if text.startswith("第") or "第" in units:
@@ -198,3 +207,21 @@ def fits_units(sentence: str, match: re.Match[str], units: frozenset[str]) -> bo
         return False
     after = sentence[match.end() : match.end() + 4]
     return any(u in after for u in units)
+
+
+# 「首席数据官是谁」「专家委员会有哪些专家」「Who is the chief data officer of …」: the question
+# asks who holds a post, so only a person's name answers it (not 「相关负责人」, not a body).
+# 「是谁牵头的」「由谁担任」 ask which body acts or what rule appoints, and 「第一责任人是谁」
+# which post a rule designates (单位主要负责人): they are not meant.
+_HOLDER = re.compile(
+    r"(?:[长官员任席理记者家师]|主任委员)(?:是|为)谁(?![来去]?(?:负责|牵头|主管|组织|制定|发布|印发|起草|批准|决定|担任|任命))"
+    r"|叫什么名字|姓名|名单|(?:有)?哪(?:些|几位|几个|位)(?:专家|委员|成员|人员|领导|官员)"
+    r"|\bwho (?:is|are|was|were) (?:the |its )?(?!responsible|in charge|(?:the )?(?:department|agency|body|authority|ministry|organi[sz]ation))"
+    r"[a-z][^?？]{2,60}?\b(?:of|for|at|in)\b"
+    r"|\bwhich (?:experts|people|persons|members|officials)\b|\bnames? of (?:the )?(?:experts|members|people|officials)\b|\bwho sits? on\b"
+)
+
+
+def asks_holder(question: str) -> bool:
+    """Whether the question asks for the person who holds a post (a name answers it)."""
+    return bool(_HOLDER.search(fold_for_search(QUOTED_PHRASE.sub("“”", question))))

@@ -40,9 +40,11 @@ from importlib import resources
 from rag.answer import messages as msg
 from rag.answer.extractive import Draft, Sentence
 from rag.answer.focus import Focus, places_asked, supports
-from rag.answer.question import QUOTED_PHRASE, QType, expected_units, question_type
+from rag.answer.howto import acts_asked, says_how
+from rag.answer.question import QUOTED_PHRASE, QType, asks_holder, expected_units, question_type
 from rag.retrieve.references import References
 from rag.text.normalize import fold_for_search, has_cjk
+from rag.text.persons import person_names
 from rag.text.places import place_level
 from rag.text.synonyms import english_of, expand
 
@@ -318,6 +320,11 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
     if total and draft.direct and _increase_before(best.text, draft.direct):
         # 「技能人才总量有多少」 answered by 「新增技能人才4000万人」: an increase is not the total.
         return Decision(False, "answer_type", "count", detail="the figure is an increase; the question asks a total", topic=topic)
+    if _TALLY.search(fold_for_search(asked)) and draft.direct and _PENALTY_RANGE.search(best.text):
+        # 「个保法实施以来一共罚了多少钱」 answered by 「处五千万元以下……罚款」: the law's range
+        # is what may be imposed, not what was.
+        return Decision(False, "answer_type", "count", detail="the figure is a legal range; the question asks what was done",
+                        topic=topic, related=best)
     # The residual has lost its quotation marks; a quoted phrase is read off the question.
     act = _WHO_ACT.search(QUOTED_PHRASE.sub("“”", fold_for_search(question))) if QUOTED_PHRASE.search(
         fold_for_search(question)) else _WHO_ACT.search(fold_for_search(asked))
@@ -328,12 +335,29 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
         # but not the one asked for.
         return Decision(False, "focus", act.group(1), detail=f"the answer sentence does not say who {act.group(1)}",
                         topic=act.group(1), related=best)
+    if asks_holder(question) and not any(person_names(s.text) for s in draft.sentences):
+        # 「上海市数据专家委员会都有哪些专家」 answered by what the committee is made of, or
+        # 「Who is the chief data officer」 by 「相关负责人」: a post or a body is not a person.
+        return Decision(False, "answer_type", "person", detail="the evidence names no person", topic=topic,
+                        related=best if best.coverage > 0.5 else None)
+    acts = acts_asked(question) if draft.kind not in _BY_REFERENCE else ()
+    lacking = next((a for a in acts if not any(says_how(s.text, a) for s in draft.sentences)), "")
+    if lacking:
+        # 「醫保電子憑證怎麼激活」 answered by 「推动通过……医保电子凭证等多介质办理就医服务」:
+        # the act is promoted, or not named at all; nothing says how it is done.
+        subject = next((t for t in focus.terms if t not in acts), "")
+        named = any(supports(fold_for_search(best.text), a) for a in acts)
+        return Decision(False, "answer_type", "steps", detail=f"the evidence does not say how to {lacking}",
+                        topic="".join(focus.places) + subject + lacking, related=best if named else None)
     if not cjk and not focus.terms and not (set(expand(question)) - set(places_asked(question))):
         return Decision(False, "evidence", detail="the question names nothing the documents' vocabulary knows")
     return None
 
 
 _TOTAL = re.compile(r"总量|总数|总共|一共|累计|总计|合计|in total|altogether")
+# A question about what happened, not what a rule allows: 「罚了多少」「实施以来」「至今」.
+_TALLY = re.compile(r"[罚花收赔拨]了|实施以来|施行以来|至今|迄今|截至目前|截止目前|到目前为止|so far|to date|have been fined|were fined")
+_PENALTY_RANGE = re.compile(r"处[^。；]{0,30}(?:以下|以上)[^。；]{0,12}罚款")
 _INCREASE = re.compile(r"(?:新增|增加|增长|提高|新建|新培育|扩大)[^，。；]{0,12}$")
 
 

@@ -60,7 +60,8 @@ def test_a_year_the_evidence_does_not_have_is_refused(bundled: Pipeline) -> None
         ("上海一网通办到现在累计办了多少件事？", "answer_type"),
         # A sentence on 中国特色社会主义 is no count of China's older people.
         ("中国60岁以上老年人有多少？", "answer_type"),
-        ("上海市数据专家委员会的主任委员是谁？", "focus"),
+        # A post is no name: the committee and its 主任委员 are written, no person is.
+        ("上海市数据专家委员会的主任委员是谁？", "answer_type"),
         # A count of products is no unit price: the question clause asks a 单价, which no
         # passage gives.
         ("湖南常德数字养老里的那12种养老产品，老人买的话单价多少？", "focus"),
@@ -79,8 +80,8 @@ def test_a_year_the_evidence_does_not_have_is_refused(bundled: Pipeline) -> None
         ("个保法说人脸是敏感个人信息，那我家狗该打几针疫苗？", "focus"),
         # Without 那: the question clause alone names nothing the corpus has.
         ("杭州老年食堂可以刷长者码，杭州小笼包怎么做才好吃？", "focus"),
-        # A post asked in English: the sentence listing the bodies that drew up a guide names no head.
-        ("Who is the head of the 国家数据局?", "focus"),
+        # A post asked in English: the sentence listing the bodies that drew up a guide names no person.
+        ("Who is the head of the 国家数据局?", "answer_type"),
         # An increase (新增4000万人以上) is not the total asked for.
         ("全国技能人才总量现在有多少人？", "answer_type"),
     ],
@@ -292,3 +293,86 @@ def test_an_english_title_no_document_goes_by_is_a_missing_document(bundled: Pip
     b = ask(bundled, "Under Beijing's Digital Economy Promotion Regulations, which sectors have public data zones?")
     assert not b.refused
     assert b.citations and all(c.doc_id == "beijing-shuzi-jingji-cujin-tiaoli-2022" for c in b.citations)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # The corpus promotes these acts (「完善……预约挂号方式」「推动……医保电子凭证……办理就医服务」)
+        # but never says how they are done.
+        "家里老人不会用手机，子女怎么在网上替他预约挂号？",
+        "医保电子凭证怎么激活？",
+        "How do I register for the 随申办 app?",
+    ],
+)
+def test_a_how_to_question_the_corpus_only_promotes_is_refused_for_its_steps(bundled: Pipeline, question: str) -> None:
+    a = ask(bundled, question)
+    assert a.refused, a.answer
+    assert a.reason is not None and a.reason["check"] in ("answer_type", "focus", "evidence"), a.reason
+
+
+def test_a_how_to_refusal_says_the_steps_are_missing(bundled: Pipeline) -> None:
+    a = ask(bundled, "医保电子凭证怎么激活？")
+    assert a.reason is not None and a.reason["term"] == "steps"
+    assert a.answer.startswith("资料中没有") and "具体办理步骤" in a.answer.split("\n")[0]
+
+
+def test_a_how_to_question_a_rule_answers_is_answered(bundled: Pipeline) -> None:
+    # 「……应当向行政机关的政府信息公开工作机构提出……」 says how the 申请 is made.
+    a = ask(bundled, "我想申请政府信息公开，应该怎么申请？")
+    assert not a.refused, a.answer
+    assert "提出" in a.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["上海市数据专家委员会的委员都有谁？给个名单", "Who is the current chief data officer of Shanghai?"],
+)
+def test_who_holds_a_post_needs_a_persons_name(bundled: Pipeline, question: str) -> None:
+    a = ask(bundled, question)
+    assert a.refused, a.answer
+    assert a.reason is not None and a.reason["term"] == "person"
+
+
+def test_which_post_a_rule_designates_is_still_answered(bundled: Pipeline) -> None:
+    a = ask(bundled, "按北京数字经济促进条例，单位的数据安全第一责任人是谁？")
+    assert not a.refused, a.answer
+    assert "主要负责人" in a.direct
+
+
+@pytest.mark.parametrize(
+    ("question", "fine"),
+    [
+        # The fine is the clause after 「……责令限期改正；」, without the offence's words.
+        ("电信业务经营者不依法提供无障碍信息服务，逾期不改会罚多少钱？", "一万元以上十万元以下"),
+        # The fine stands above the list of offences it punishes.
+        ("擅自改变无障碍设施的用途，逾期不改的单位罚款标准是什么？", "一万元以上三万元以下"),
+        # Of an article's fines, the clause that names the asked circumstance.
+        ("按数据安全法，不履行数据安全保护义务又造成大量数据泄露的，罚多少？", "五十万元以上二百万元以下"),
+    ],
+)
+def test_a_fine_is_read_with_its_article(bundled: Pipeline, question: str, fine: str) -> None:
+    a = ask(bundled, question)
+    assert not a.refused, a.answer
+    assert fine in a.direct, a.answer
+
+
+def test_a_legal_range_does_not_answer_what_was_imposed(bundled: Pipeline) -> None:
+    a = ask(bundled, "数据安全法施行以来，一共罚了多少钱？")
+    assert a.refused, a.answer
+    assert "资料只提到" in a.answer  # the range is offered as what it is
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "请把“公共数据”翻译成英文",
+        "Please translate 数据安全 into German.",
+        "手机数据线选USB-C还是Lightning好？",
+        "What's the best way to learn programming in Python?",
+        "How much money has the central government invested in data infrastructure?",
+    ],
+)
+def test_tasks_and_figures_no_policy_text_gives_are_refused(bundled: Pipeline, question: str) -> None:
+    a = ask(bundled, question)
+    assert a.refused, a.answer
