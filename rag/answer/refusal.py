@@ -126,6 +126,9 @@ _TITLE = re.compile(r"《[^》]*》")
 # are times the question pins down, matched whole.
 _PLAN_PERIOD = re.compile(r"十[一二三四五六七八九]五")
 _PERIOD = re.compile(r"(\d{4})\s*[—\-–~至到]\s*(\d{4})")
+# A year followed by the kind of document it dates: 「2020年的方案」, "the 2020 plan".
+_DOC_YEAR = re.compile(r"(1[89]\d\d|20\d\d)\s*年?\s*(?:版|的|印发的|发布的|出台的)?\s*"
+                       r"(?:plan|law|regulations?|notice|guidelines?|decision|方案|规划|条例|法律|法|通知|文件|指引|决定)")
 _NEEDS_SPAN = {QType.COUNT: "count", QType.WHEN: "when", QType.WHERE: "where", QType.WHO: "who"}
 # 「《X》里……」「《X》对……是怎么规定的」「X规定……」: a question about a document's own content.
 _ASKS_CONTENT = re.compile(r"[》法例则定引案见知号文]\s*(?:里|中|中的|对|规定|提出|要求|明确|讲|写|列|定了|有哪些|有什么|的内容|主要)")
@@ -266,12 +269,17 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
     # not answered by a 「十四五」 target.
     titles = "\n".join(dict.fromkeys(s.passage.title for s in draft.sentences))
     for plan in _PLAN_PERIOD.findall(asked):
-        if plan not in evidence + titles:
+        if plan not in evidence + titles and _period_in_force(best) != plan:
             return Decision(False, "year", plan, detail=f"period {plan} not in the evidence",
                             topic="".join(focus.places) + "".join(list(focus.terms)[:1]))
     # 「the 2016 text」 of a document the question names is that document's own year.
     own_years = {str(s.passage.meta.get(k, ""))[:4] for s in draft.sentences if s.passage.doc_id in refs.docs
                  for k in ("date", "date_published", "date_effective")}
+    # 「the State Council's 2020 plan」「2021年的条例」: a year that says which document is meant
+    # is that document's, whether or not the question names it otherwise.
+    if _DOC_YEAR.search(_TITLE.sub("", asked)):
+        own_years |= {str(s.passage.meta.get(k, ""))[:4] for s in draft.sentences
+                      for k in ("date", "date_published", "date_effective")} & set(_DOC_YEAR.findall(asked))
     for year in _YEAR.findall(_TITLE.sub("", asked)):
         if year not in untitled and year not in own_years:
             other = next((y for y in _YEAR.findall(_TITLE.sub("", best.text)) if y != year), "")
@@ -281,7 +289,7 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
     if draft.kind not in _BY_REFERENCE:
         read = fold_for_search("\n".join(f"{s.context()}\n{s.paragraph}\n{s.passage.title}"
                                           for s in (draft.sentences if draft.kind in _SIDE_BY_SIDE else draft.sentences[:1])))
-        name = next((n for n in focus.names if not supports(read, n)), "")
+        name = next((n for n in focus.names if not supports(read, n) and n != _period_in_force(best)), "")
         if name:
             # 「随申办注册用户有多少」 answered by the definition of 大型网络平台: the numbers
             # are there, the thing asked about is not.
@@ -428,6 +436,15 @@ def _read(focus: Focus, s: Sentence) -> tuple[float, list[str]]:
     own, missing = focus.support(s.context())
     around, _ = focus.support(f"{s.context()}\n{s.paragraph}\n{s.passage.title}")
     return own + 0.5 * (around - own), missing
+
+
+def _period_in_force(s: Sentence) -> str:
+    """The plan period the text has set by the sentence: a status section opens with
+    「“十三五”时期，……」 and its later paragraphs (「……IPv6活跃用户数达到4.6亿」) speak of
+    that period without naming it again. Only the sentence's own section counts."""
+    before = s.passage.text[: max(0, s.start - s.passage.start)]
+    named = _PLAN_PERIOD.findall(before)
+    return named[-1] if named else ""
 
 
 def _where(s: Sentence) -> str:

@@ -376,3 +376,21 @@ def test_a_legal_range_does_not_answer_what_was_imposed(bundled: Pipeline) -> No
 def test_tasks_and_figures_no_policy_text_gives_are_refused(bundled: Pipeline, question: str) -> None:
     a = ask(bundled, question)
     assert a.refused, a.answer
+
+
+def test_a_plan_period_set_by_its_section_is_the_periods(bundled: Pipeline) -> None:
+    # 「（一）发展现状」 opens with 「“十三五”时期，……」; its later paragraph on IPv6 speaks of it.
+    a = ask(bundled, "十三五期间我国IPv6活跃用户数达到了多少？")
+    assert not a.refused, a.answer
+    assert "4.6亿" in a.direct
+
+
+def test_a_year_that_dates_the_document_is_not_a_year_asked_of_the_evidence(bundled: Pipeline) -> None:
+    a = ask(bundled, "Under the State Council's 2020 plan, what modes should apps offer for older users?")
+    assert not (a.reason or {}).get("check") == "year", a.answer
+
+
+def test_an_english_title_with_more_words_still_names_the_document(bundled: Pipeline) -> None:
+    a = ask(bundled, "What do the National Data Infrastructure Construction Guidelines aim for by 2029?")
+    assert (a.reason or {}).get("check") != "document", a.answer
+    assert any(c.doc_id == "guojia-shuju-jichu-sheshi-jianshe-zhiyin-2024" for c in a.citations)
