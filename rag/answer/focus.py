@@ -91,6 +91,27 @@ _ENGLISH_PERSONS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p)
     (r"\bwinners?\b", "获奖者"), (r"\bspokesperson\b|\bspokesman\b", "发言人"),
     (r"\bhead of\b|\bleader of\b", "负责人"), (r"\bchaired\b|\bpresided\b", "主持"),
 ))
+# An app, mini-program or account by its name: 「浙里办App」「随申办小程序」.
+_APP = re.compile(r"([\u4e00-\u9fff]{3,6})\s*(app|小程序|公众号|客户端)")
+
+
+def _app_name(before: str) -> str:
+    """The name right before 「App」: a word the dictionary lists untagged (the project's own
+    names: 浙里办, 随申办) or a run of single characters it does not know (鄂汇办); a common
+    word (资讯, 教育, 网站) or a function word (的, 给, 和) makes it no name."""
+    cut = dictionary_words(before)
+    if not cut:
+        return ""
+    if len(cut[-1]) >= 2:
+        return cut[-1] if dictionary_tag(cut[-1]) is None else ""
+    run = ""
+    for token in reversed(cut):
+        if len(token) != 1:
+            break
+        run = token + run
+    return run if len(run) >= 3 else ""
+
+
 # A fee the question asks about by name (认证费, 停车费).
 _FEE = re.compile(r"[\u4e00-\u9fff]{1,2}费")
 # 「怎么报名」「如何申请」「要怎么查」: a how-to; the action, in the corpus's two-character word.
@@ -293,6 +314,12 @@ class FocusReader:
                         # quoted phrase (“大数据杀熟”) may be the asker's word for what the
                         # corpus says otherwise, so it only weighs as a term no passage uses.
                         (unknown if mark == "《" or _NICKNAME.search(part) else quoted_terms).append(part)
+            for m in _APP.finditer(stripped):
+                # 「浙里办App怎么注册」: an app is asked about by its name; a name no passage
+                # writes (at three characters or more, however the name is cut) is unknown.
+                name = _app_name(m.group(1))
+                if name and not _ASKING.search(name) and not self.written_anywhere(name):
+                    unknown.append(name)
             for p in sorted(places, key=len, reverse=True):
                 stripped = re.sub(re.escape(p) + r"(?:省|市|县|区|新区)?", " ", stripped)
             # Latin words in a Chinese question (「Is an 电子印章 valid…」) count through the

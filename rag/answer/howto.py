@@ -74,13 +74,14 @@ def acts_asked(question: str) -> tuple[str, ...]:
 def says_how(text: str, act: str) -> bool:
     """Whether ``text`` names ``act`` (or a synonym) in a clause that says how it is done."""
     lists = _lists()
-    folded = fold_for_search(text)
+    clauses = _CLAUSE.split(fold_for_search(text))
     words = (act, *synonyms_of(act))
-    procedural = any(p in folded for p in lists.procedural)
-    for clause in _CLAUSE.split(folded):
-        at = min((i for w in words if (i := clause.find(w)) >= 0), default=-1)
-        if at < 0:
-            continue
-        if not any(d in clause[:at] for d in lists.directive) and procedural:
-            return True
-    return False
+
+    def plain(clause: str, at: int) -> bool:  # no verb of promotion governs the word at ``at``
+        return not any(d in clause[:at] for d in lists.directive)
+
+    # A rule's marks (应当, 向……提出) count where no verb of promotion governs them either:
+    # 「简化……就医服务流程」 names a 流程 to simplify, it lays none out.
+    procedural = any(plain(c, i) for c in clauses for p in lists.procedural if (i := c.find(p)) >= 0)
+    return procedural and any(
+        plain(c, at) for c in clauses if (at := min((i for w in words if (i := c.find(w)) >= 0), default=-1)) >= 0)

@@ -394,3 +394,12 @@ def test_an_english_title_with_more_words_still_names_the_document(bundled: Pipe
     a = ask(bundled, "What do the National Data Infrastructure Construction Guidelines aim for by 2029?")
     assert (a.reason or {}).get("check") != "document", a.answer
     assert any(c.doc_id == "guojia-shuju-jichu-sheshi-jianshe-zhiyin-2024" for c in a.citations)
+
+
+def test_an_app_the_corpus_never_names_is_refused_by_its_name(bundled: Pipeline) -> None:
+    a = ask(bundled, "粤省事App怎么注册？")
+    assert a.refused and a.reason is not None and a.reason["term"] == "粤省事", a.answer
+    # A common word before 「App」 is no name: the question is about children's data.
+    b = ask(bundled, "我们做儿童教育App，收集不满十四周岁孩子的信息要谁同意？")
+    assert not b.refused, b.answer
+    assert "监护人" in b.answer
