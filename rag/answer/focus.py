@@ -41,7 +41,7 @@ _ADMIN = re.compile(r"(?=([\u4e00-\u9fff]{2})(新区|自治州|省|县|区|镇|�
 _ADMIN_SUFFIX = set("省市县区镇乡州盟旗")
 _NOT_PLACE = frozenset(
     "城市 社区 地区 市区 城区 小区 园区 景区 辖区 本市 全市 该市 我市 各区 各市 各县 省市 市县 郊区 农村 乡镇 城乡 街区 片区 "
-    "超市 门市 上市 城镇 新区 行政区 特区 山区 学区 校区 街区 湾区".split()
+    "超市 门市 上市 城镇 新区 行政区 特区 山区 学区 校区 街区 湾区 老城区 新城区 主城区 中心城区".split()
 )
 _FUNCTION_CHARS = set("的和与及在是有了搞做把被给对向从到由为这那哪个些么什怎吗呢各本全该每其们")  # 们: 「我们区」 is no place
 _SELF = re.compile(r"^(?:我是|我们是|作为|本人是)(?:一名|一个|一位)?([^，,。？?]{1,12})[，,]")
@@ -82,6 +82,8 @@ _ENGLISH_KINDS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), 
     (r"\bwrite (?:a |some |the )?(?:code|script|program|function)\b|\bpython\b|\bjavascript\b|\bprogramming\b", "编程"),
     (r"\b(?:good|best|easy) way to learn\b|\bhow (?:do|can|should) i learn\b|\bbeginners?\b|\btutorial\b", "教程"),
 ))
+# 「……博物馆在哪里」「服务中心在哪儿」: where a building or office is, i.e. its address.
+_FACILITY_WHERE = re.compile(r"(?:馆|中心|医院|学校|大厦|大楼|站|厅|窗口|办事处|服务点|食堂|养老院)(?:具体)?(?:在|位于)哪(?:里|儿)?")
 # 「数据线选Type-C还是Lightning好」: a choice between products, which no policy text makes.
 _CHOICE = re.compile(r"(?:选|买|用|挑)[^，。？?]{1,14}还是[^，。？?]{1,14}(?:好|划算|合适|靠谱)")
 # People by their post, in an English who-question (「Who signed it as President?」).
@@ -112,6 +114,8 @@ def _app_name(before: str) -> str:
     return run if len(run) >= 3 else ""
 
 
+# A text that speaks of a charge (「不得……收取费用」), not only of paying (缴费).
+_FEE_SAID = re.compile(r"费用|收费|收取|资费|经费|免费|付费|减免|[\u4e00-\u9fff](?<!缴)费(?:标准|为)")
 # A fee the question asks about by name (认证费, 停车费).
 _FEE = re.compile(r"[\u4e00-\u9fff]{1,2}费")
 # 「怎么报名」「如何申请」「要怎么查」: a how-to; the action, in the corpus's two-character word.
@@ -150,8 +154,8 @@ def places_asked(question: str) -> list[str]:
         if name in _NOT_PLACE or core in _NOT_PLACE or any(ch in _FUNCTION_CHARS or ch in _ADMIN_SUFFIX for ch in core):
             continue
         tail = core[-1] + m.group(2)
-        if tail in _NOT_PLACE:
-            continue  # 「苏格兰地区」 ends in 地区, it is not a district called 兰地
+        if tail in _NOT_PLACE and not (dictionary_tag(name) or "").startswith("ns"):
+            continue  # 「苏格兰地区」 ends in 地区, it is not a district called 兰地 (西城区 is a place)
         tail_tag = dictionary_tag(tail) or "ns"
         if not tail_tag.startswith("ns") and not (dictionary_tag(name) or "").startswith(("ns", "nr")):
             continue  # 「抢学区」 ends in the word 学区, 「能节省」 in 节省: no place called 抢学
@@ -243,6 +247,8 @@ def supports(text: str, term: str) -> bool:
         return True
     if term in _STEP_TERMS and _STEPWISE.search(text):
         return True
+    if term.endswith("费") and len(term) <= 4 and not _FEE_SAID.search(text):
+        return False  # a fee is said as one: 「缴费窗口」 and 「服务」 do not say a 服务费
     parts = [p for p in tokenize(term) if len(p) > 1 and p != term]
     # The last character is the compound's head: 「登记费」 needs a 费, not just 登记.
     return len(term) >= 3 and bool(parts) and all(p in text for p in parts) and term[-1] in text
@@ -357,6 +363,8 @@ class FocusReader:
             head = "材料"
         if not head and _CHOICE.search(folded):
             head = "推荐"
+        if not head and _FACILITY_WHERE.search(folded):
+            head = "地址"  # 「世界技能博物馆在哪里」 asks where to find it, not what a plan says of it
         # An English question that names a body in Chinese (「Who heads 国家数据局?」) asks in English.
         in_english = english or len(re.findall(r"[a-z]{2,}", folded)) * 2 > sum(1 for ch in folded if "\u4e00" <= ch <= "\u9fff")
         if not head and in_english:

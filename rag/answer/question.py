@@ -31,13 +31,15 @@ _RULES: tuple[tuple[QType, re.Pattern[str]], ...] = (
     (QType.WHEN, re.compile(r"何时|什么时候|啥时候|哪一?年|哪个?月|哪一?天|几月几日|几月|几号|几点|周几|星期几|什么时间|"
                             # 「who may sue when processing infringes…」 asks who, not when.
                             r"^when\b|\bwhen (?:did|does|do|is|was|were|will|shall|should|must|can|has|have)\b"
-                            r"|what year|which year|what time|what date")),
+                            r"|what year|which year|what time|what date|what month|which month"
+                            # 「在哪个阶段要实现」 asks when, not where (「迈向什么时期」 asks a stage's name).
+                            r"|哪(?:个|一)(?:阶段|时期|时间段)")),
     (QType.LIST, re.compile(r"哪几")),  # 「哪几类」 asks which, not how many
     (QType.COUNT, re.compile(r"多少|(?:罚款|罚金|收费|费用|补贴)的?(?:标准|金额|数额|幅度|上限|下限)|多长时间|多久|几[个家项类种所名人万亿%]?|(?<!一定)比例|占比|百分之|什么价|啥价|价位|卖多少|"
                              # 「保留一定比例的什么」 asks what is kept; a document number is a 文号.
                              r"how many|how much|how long|what percentage|what share|(?<!document )number of")),
     # 「去哪儿告它」「到哪里投诉」: where to go is a body (人民法院, 网信部门), not a place.
-    (QType.WHO, re.compile(r"(?:去|到|向|找|跟)哪(?:儿|里)?[^，。？?]{0,4}(?:告|投诉|举报|起诉|申诉|反映|维权|求助)"
+    (QType.WHO, re.compile(r"(?:去|到|向|找|跟)哪(?:儿|里)?[^，。？?]{0,4}(?:告|投诉|举报|起诉|申诉|反映|维权|求助|集中|提出|提交|报告|备案)"
                            r"|(?:告|投诉|举报|起诉|申诉|维权)[^，。？?]{0,3}(?:去|到|找)哪(?:儿|里)?"
                            r"|where (?:can|do|should) (?:i|we|they|one) (?:complain|report|sue|appeal)")),
     (QType.WHERE, re.compile(r"哪里|哪儿|(?<!存)在哪(?!些问题|些方面|一?天|一?年)|哪个?城市|哪个?地区|哪个?省|哪个?区|哪些城市|哪些地区|where\b|which cit|which region|which district")),
@@ -98,10 +100,10 @@ DATE = re.compile(r"\d{4}\s*年(?:\s*\d{1,2}\s*月)?(?:\s*\d{1,2}\s*日)?|\d{4}[
 
 # Measure words a count question asks for, so 「投资了多少钱」 is not answered with 「2000多名」.
 _UNIT_AFTER = re.compile(
-    r"(?:多少|几)\s*(?:[十百千万亿]+(?=[元人名个]))?\s*(个小时|个月|个工作日|钱|资金|经费|所|家|项|个|名|位|人次|人|类|大类|种|次|岁|年|天|日|倍|元|万元|亿元|小时|件|户|条|座|台|张|份|篇|部)")
+    r"(?:多少|几)\s*(?:[十百千万亿]+(?=[元人名个]))?\s*(个小时|个月|个工作日|钱|资金|经费|所|家|项|个|名|位|人次|人|类|大类|种|次|岁|年|天|日|倍|元|万元|亿元|小时|件|户|条|座|台|张|份|篇|部|起)")
 _DURATION = re.compile(r"多长时间|多久|多少时间|how long")
 # 「多久做一次」 asks how often: 每年至少一次 answers it.
-_FREQUENCY = re.compile(r"(?:多久|多长时间|多少天|几年|几个月)[^，。？?]{0,8}一次|how often")
+_FREQUENCY = re.compile(r"(?:多久|多长时间|多少天|几年|几个月)[^，。？?]{0,16}一次|how often")
 _NOUN_AFTER = re.compile(r"(?:多少|几)\s*(?:个|名|位)?\s*([\u4e00-\u9fff]{1,4})")
 _UNIT_GROUPS: dict[str, frozenset[str]] = {
     "钱": frozenset("元"), "资金": frozenset("元"), "经费": frozenset("元"), "元": frozenset("元"),
@@ -114,11 +116,14 @@ _UNIT_GROUPS: dict[str, frozenset[str]] = {
     "天": frozenset({"天", "日", "工作日"}), "日": frozenset({"天", "日", "工作日"}),
     "个工作日": frozenset({"工作日", "日", "天"}), "倍": frozenset("倍"),
     "个小时": frozenset({"小时"}), "小时": frozenset({"小时"}), "个月": frozenset({"月"}), "件": frozenset("件"),
+    "起": frozenset("起件"),  # 「查处了多少起案子」: cases, not 人次
 }
 _PEOPLE = ("老人", "居民", "人", "医师", "医生", "工人", "学生", "教师", "群众", "求职者", "家庭")
 # 「How much money is invested」「what does it cost」「how large is the fine」: a sum of money.
 _MONEY_EN = re.compile(r"\bhow much (?:money|funding|investment)\b|\bcosts?\b|\bfees?\b|\bprices?\b|\bspen[dt]|\binvest"
                        r"|\bbudget\b|\bfine[sd]?\b|\bsubsid(?:y|ies)\b")
+_PEOPLE_EN = re.compile(r"\bhow many (?:\w+ ){0,2}(?:people|persons|residents|citizens|workers|students|patients|doctors"
+                        r"|elderly|seniors|households|families|applicants|job seekers)\b(?!-)")
 _SHARE = re.compile(r"(?<!一定)比例|占比|百分之|百分比|占[^，。？?]{0,6}多少|percentage|share|percent")
 
 
@@ -143,6 +148,8 @@ def expected_units(question: str) -> frozenset[str]:
         return frozenset({"人", "名", "位", "户", noun})
     if _MONEY_EN.search(q):
         return frozenset("元")
+    if _PEOPLE_EN.search(q):
+        return frozenset({"人", "名", "位", "户"})
     if any(w in q for w in ("投资", "花了", "费用", "资金", "罚款", "罚多少", "罚金", "收费", "补贴", "价格", "价位",
                             "什么价", "啥价", "卖多少", "房价", "票价", "单价", "价钱")) or re.search(r"[\u4e00-\u9fff]费", q):
         return frozenset("元")
@@ -215,7 +222,7 @@ def fits_units(sentence: str, match: re.Match[str], units: frozenset[str]) -> bo
 # which post a rule designates (单位主要负责人): they are not meant.
 _HOLDER = re.compile(
     r"(?:[长官员任席理记者家师]|主任委员)(?:是|为)谁(?![来去]?(?:负责|牵头|主管|组织|制定|发布|印发|起草|批准|决定|担任|任命))"
-    r"|叫什么名字|姓名|名单|(?:有)?哪(?:些|几位|几个|位)(?:专家|委员|成员|人员|领导|官员)"
+    r"|叫什么名字|姓名|名单|(?:有)?哪(?:些|几位|几个|位)(?:专家|委员|成员|人员|领导|官员)|(?:专家|委员|成员|领导)(?:都)?(?:有|是)谁"
     r"|\bwho (?:is|are|was|were) (?:the |its )?(?!responsible|in charge|(?:the )?(?:department|agency|body|authority|ministry|organi[sz]ation))"
     r"[a-z][^?？]{2,60}?\b(?:of|for|at|in)\b"
     r"|\bwhich (?:experts|people|persons|members|officials)\b|\bnames? of (?:the )?(?:experts|members|people|officials)\b|\bwho sits? on\b"

@@ -328,6 +328,25 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
     if total and draft.direct and _increase_before(best.text, draft.direct):
         # 「技能人才总量有多少」 answered by 「新增技能人才4000万人」: an increase is not the total.
         return Decision(False, "answer_type", "count", detail="the figure is an increase; the question asks a total", topic=topic)
+    given = _figure(draft.direct)
+    if given and question_type(question) is QType.COUNT and given in fold_for_search(question):
+        # 「那48项服务里，临床护理类有几项」「3万多老人当中失能的有多少」 answered 「48项」「3万多」:
+        # the figure the question starts from is not the part of it that was asked.
+        return Decision(False, "answer_type", "count", detail="the figure given is the one the question states",
+                        topic=topic, related=best)
+    if _NOW.search(fold_for_search(asked)) and draft.direct and question_type(question) is QType.COUNT \
+            and _TARGET.search(best.text) and not _NOW_SAID.search(best.text):
+        # 「目前技能人才占就业人员的比例是多少」 answered by the plan's 「“十四五”期间……达到30%」:
+        # a target is not where things stand.
+        return Decision(False, "answer_type", "count", detail="the figure is a target; the question asks the present",
+                        topic=topic, related=best)
+    when_act = _WHEN_ACT.search(fold_for_search(asked))
+    if when_act and question_type(question) is QType.WHEN and draft.kind not in _BY_REFERENCE \
+            and not any(_says_act(s.context(), when_act.group(1)) for s in draft.sentences[:2]):
+        # 「建设规划预计什么时候发布」 answered by the year the infrastructure is to be built:
+        # a date is given, but not of the act asked about.
+        return Decision(False, "answer_type", "when", detail=f"the evidence does not say when it is {when_act.group(1)}",
+                        topic=topic, related=best)
     if _TALLY.search(fold_for_search(asked)) and draft.direct and _PENALTY_RANGE.search(best.text):
         # 「个保法实施以来一共罚了多少钱」 answered by 「处五千万元以下……罚款」: the law's range
         # is what may be imposed, not what was.
@@ -363,6 +382,22 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
 
 
 _TOTAL = re.compile(r"总量|总数|总共|一共|累计|总计|合计|in total|altogether")
+# The figure of a direct answer, as the question would write it (「48项」, 「3万多」).
+_FIGURE = re.compile(r"\d[\d.,]*\s*(?:万|亿)?\s*(?:多|余)?\s*[个家项类种名人所户岁]?")
+
+
+def _figure(direct: str) -> str:
+    m = _FIGURE.search(fold_for_search(re.sub(r"\[\d+\]", "", direct)))
+    return m.group().strip() if m and len(m.group().strip()) >= 2 else ""
+
+
+# Asking where things stand now, and a sentence that sets a target instead.
+_NOW = re.compile(r"目前|现在|当前|现阶段|如今|眼下|实际(?:已经|上)?|已经|至今|迄今|截至目前|\bcurrently\b|\bnow\b|\bso far\b|\bto date\b")
+_TARGET = re.compile(r"^(?:到|至)\s*\d{4}\s*年|期间[，,]|力争|目标|预计|争取|(?:将|要)(?:达到|超过|提高)|在现有基础上提高")
+_NOW_SAID = re.compile(r"截至|已经|已达|目前|累计")
+# When an act is done, asked of a thing: 「预计什么时候发布」「何时开通」.
+_WHEN_ACT = re.compile(r"(?:什么时候|何时|哪一?年|哪一?天|几月)(?:能|会|要|将|才|正式|开始)?"
+                       r"(发布|出台|印发|公布|开通|上线|开放|举办|召开|启动|竣工|开业|开馆)")
 # A question about what happened, not what a rule allows: 「罚了多少」「实施以来」「至今」.
 _TALLY = re.compile(r"[罚花收赔拨]了|实施以来|施行以来|至今|迄今|截至目前|截止目前|到目前为止|so far|to date|have been fined|were fined")
 _PENALTY_RANGE = re.compile(r"处[^。；]{0,30}(?:以下|以上)[^。；]{0,12}罚款")

@@ -403,3 +403,34 @@ def test_an_app_the_corpus_never_names_is_refused_by_its_name(bundled: Pipeline)
     b = ask(bundled, "我们做儿童教育App，收集不满十四周岁孩子的信息要谁同意？")
     assert not b.refused, b.answer
     assert "监护人" in b.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        # The figure the question starts from is not the part it asks about.
+        "杨浦区数字养老院那48项服务里，精神慰藉类有几项？",
+        # A plan's target is not where things stand.
+        "目前我国技能人才占就业人员的比例已经是多少了？",
+        # A date is given, but of building the infrastructure, not of publishing a plan.
+        "国家数据基础设施建设规划预计什么时候发布？",
+        # Cases are counted in 起, not in 人次 of consultations.
+        "深圳诊所服务监管一体化平台一共查处了多少起违规案件？",
+        # A building's whereabouts is its address.
+        "世界技能博物馆具体在哪里？",
+        # A sibling district: the corpus speaks of 朝阳区 only.
+        "北京西城区的区域数字化公共卫生体系覆盖了多少居民？",
+        # Paying at a window is no 服务费.
+        "老人去医院人工窗口挂号，要多交服务费吗？",
+    ],
+)
+def test_near_misses_from_a_fresh_batch_are_refused(bundled: Pipeline, question: str) -> None:
+    a = ask(bundled, question)
+    assert a.refused, a.answer
+
+
+def test_a_fee_the_text_forbids_is_still_answered(bundled: Pipeline) -> None:
+    # 「不得向被检查单位收取费用」 speaks of the 检查费 asked about.
+    a = ask(bundled, "主管部门做网络数据安全监督检查，能收企业的检查费吗？")
+    assert not a.refused, a.answer
+    assert "不得" in a.answer
