@@ -44,7 +44,10 @@ def _lists() -> _Lists:
 # clause (「浙里办App怎么注册和实名认证」 → 注册和实名认证), or the whole question when it
 # asks for the 程序 / 手续 / 步骤 of something named before (「申请创业担保贷款，要走哪些程序」).
 _HOW = re.compile(r"(?:怎么|怎样|如何|咋)(?:样)?(?:才能|才可以|去|来)?([^，。？?！!；;]{1,16})")
-_STEPS_ASKED = re.compile(r"(?:哪些|什么|啥)[^，。？?]{0,4}(?:程序|手续|流程|步骤|规程)|一步一步|具体(?:怎么|如何)操作")
+_STEPS_ASKED = re.compile(r"(?:哪些|什么|啥)[^，。？?]{0,4}(?:程序|手续|流程|步骤|规程)|一步一步|具体(?:怎么|如何)操作"
+                          r"|(?:程序|手续|流程)(?:怎么|如何)(?:走|办)")
+# 「在哪里登记」「去哪儿报名」: where to do the act asks how it is done just the same.
+_WHERE_TO = re.compile(r"(?:在|去|到)哪(?:里|儿)?(?:能|可以|才能)?([^，。？?！!；;]{1,8})")
 _HOW_EN = re.compile(r"\bhow (?:do|can|should|does|would) (?:i|we|you|one|they|he|she|a [a-z\- ]+?|an [a-z\- ]+?)\b(.{1,60})")
 _CLAUSE = re.compile(r"[，,；;：:。！!？?\n]")
 
@@ -54,7 +57,7 @@ def acts_asked(question: str) -> tuple[str, ...]:
     empty when it is not a how-to question."""
     lists = _lists()
     q = fold_for_search(question)
-    spans = [m.group(1) for m in _HOW.finditer(q)]
+    spans = [m.group(1) for m in _HOW.finditer(q)] + [m.group(1) for m in _WHERE_TO.finditer(q)]
     if _STEPS_ASKED.search(q):
         spans.append(q)
     found: list[tuple[int, str]] = []

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import tomllib
 from enum import Enum
+from functools import lru_cache
+from importlib import resources
 
 from rag.text.normalize import fold_for_search
 
@@ -39,7 +42,7 @@ _RULES: tuple[tuple[QType, re.Pattern[str]], ...] = (
                              # 「保留一定比例的什么」 asks what is kept; a document number is a 文号.
                              r"how many|how much|how long|what percentage|what share|(?<!document )number of")),
     # 「去哪儿告它」「到哪里投诉」: where to go is a body (人民法院, 网信部门), not a place.
-    (QType.WHO, re.compile(r"(?:去|到|向|找|跟)哪(?:儿|里)?[^，。？?]{0,4}(?:告|投诉|举报|起诉|申诉|反映|维权|求助|集中|提出|提交|报告|备案)"
+    (QType.WHO, re.compile(r"(?:去|到|向|找|跟|往)哪(?:儿|里)?[^，。？?]{0,4}(?:告|投诉|举报|起诉|申诉|反映|维权|求助|集中|提出|提交|报告|备案)"
                            r"|(?:告|投诉|举报|起诉|申诉|维权)[^，。？?]{0,3}(?:去|到|找)哪(?:儿|里)?"
                            r"|where (?:can|do|should) (?:i|we|they|one) (?:complain|report|sue|appeal)")),
     (QType.WHERE, re.compile(r"哪里|哪儿|(?<!存)在哪(?!些问题|些方面|一?天|一?年)|哪个?城市|哪个?地区|哪个?省|哪个?区|哪些城市|哪些地区|where\b|which cit|which region|which district")),
@@ -56,7 +59,7 @@ FACTOID_TYPES = (QType.COUNT, QType.WHEN, QType.WHERE, QType.WHO)
 
 
 # 「几家大平台把技术攥在手里，有什么坏处？」: 几 means "a few" when a real question word follows.
-_FEW = re.compile(r"几[个家项类种所名位]?(?=.*(?:什么|怎么|如何|哪|是否|为何|为什么))")
+_FEW = re.compile(r"几[个家项类种所名位]?(?=.*(?:什么|怎么|如何|哪|是否|为何|为什么))|(?<=[举说列])几(?:个|条|项)(?=例子|例|案例)")
 
 
 QUOTED_PHRASE = re.compile(r"[“「『\"][^”」』\"]{1,30}[”」』\"]")
@@ -222,7 +225,7 @@ def fits_units(sentence: str, match: re.Match[str], units: frozenset[str]) -> bo
 # which post a rule designates (单位主要负责人): they are not meant.
 _HOLDER = re.compile(
     r"(?:[长官员任席理记者家师]|主任委员)(?:是|为)谁(?![来去]?(?:负责|牵头|主管|组织|制定|发布|印发|起草|批准|决定|担任|任命))"
-    r"|叫什么名字|姓名|名单|(?:有)?哪(?:些|几位|几个|位)(?:专家|委员|成员|人员|领导|官员)|(?:专家|委员|成员|领导)(?:都)?(?:有|是)谁"
+    r"|姓名|名单|(?:有)?哪(?:些|几位|几个|位)(?:专家|委员|成员|人员|领导|官员)|(?:专家|委员|成员|领导)(?:都)?(?:有|是)谁"
     r"|\bwho (?:is|are|was|were) (?:the |its )?(?!responsible|in charge|(?:the )?(?:department|agency|body|authority|ministry|organi[sz]ation))"
     r"[a-z][^?？]{2,60}?\b(?:of|for|at|in)\b"
     r"|\bwhich (?:experts|people|persons|members|officials)\b|\bnames? of (?:the )?(?:experts|members|people|officials)\b|\bwho sits? on\b"
@@ -232,3 +235,20 @@ _HOLDER = re.compile(
 def asks_holder(question: str) -> bool:
     """Whether the question asks for the person who holds a post (a name answers it)."""
     return bool(_HOLDER.search(fold_for_search(QUOTED_PHRASE.sub("“”", question))))
+
+
+@lru_cache(maxsize=1)
+def _tasks() -> tuple[tuple[str, ...], tuple[re.Pattern[str], ...]]:
+    data = tomllib.loads(resources.files("rag.text").joinpath("focus.toml").read_text(encoding="utf-8"))["tasks"]
+    return tuple(data["zh"]), tuple(re.compile(p) for p in data["en"])
+
+
+def asks_task(question: str) -> str:
+    """What the question asks done instead of asked (「写一篇讲话稿」, "what do you think"),
+    '' for a question about what the documents say (``[tasks]`` in ``rag/text/focus.toml``)."""
+    q = fold_for_search(QUOTED_PHRASE.sub("“”", question))
+    zh, en = _tasks()
+    hit = next((w for w in zh if w in q), "")
+    if not hit:
+        hit = next((m.group() for p in en if (m := p.search(q))), "")
+    return hit

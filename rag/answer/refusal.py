@@ -4,6 +4,8 @@ The checks are the ones an official makes before quoting an answer. The first th
 decides, and names what failed (`Decision.check`, `Decision.term`), so the refusal can
 say it in the user's words (「资料中没有关于上海房价的内容。」):
 
+0. ``task``: the question asks for a text written to order, an opinion or a forecast
+   (「写一篇讲话稿」「你觉得……」), which no passage grounds.
 1. ``article`` / ``document``: the question names an article or a document the corpus
    does not hold (个人信息保护法第八十条, 国发〔2022〕14号).
 2. ``focus``, absent: what the question asks about — its focus (`rag.answer.focus`), not
@@ -41,7 +43,7 @@ from rag.answer import messages as msg
 from rag.answer.extractive import Draft, Sentence
 from rag.answer.focus import Focus, places_asked, supports
 from rag.answer.howto import acts_asked, says_how
-from rag.answer.question import QUOTED_PHRASE, QType, asks_holder, expected_units, question_type
+from rag.answer.question import QUOTED_PHRASE, QType, asks_holder, asks_task, expected_units, question_type
 from rag.retrieve.references import References
 from rag.text.normalize import fold_for_search, has_cjk
 from rag.text.persons import person_names
@@ -81,7 +83,7 @@ class Decision:
     another year: quoted as 「资料只提到……」, never as the answer."""
 
     answer: bool
-    check: str = ""  # article | document | focus | year | place | practice | answer_type | evidence
+    check: str = ""  # task | article | document | focus | year | place | practice | answer_type | evidence
     term: str = ""  # what failed: 房价, 2023, 沅陵县 …
     detail: str = ""  # for the status line and the logs (no question text)
     topic: str = ""  # the asked place and focus, in the user's words: 上海房价
@@ -113,6 +115,8 @@ class Decision:
             return (msg.NO_PLACE_EN if english else msg.NO_PLACE).format(place=term)
         if self.check == "practice":
             return (msg.NO_PRACTICE_EN.format(place=term) if english else msg.NO_PRACTICE.format(topic=topic))
+        if self.check == "task":
+            return msg.TASK_EN if english else msg.TASK
         if self.check == "answer_type":
             zh, en = msg.SPAN_KIND.get(self.term, ("具体内容", "the detail asked"))
             return msg.NO_SPAN_EN.format(kind_en=en, topic=topic) if english else msg.NO_SPAN.format(kind=zh, topic=topic)
@@ -178,6 +182,10 @@ def assess(question: str, draft: Draft | None, refs: References, focus: Focus, d
         base.update(kw)
         return Evidence(first, later, **base)  # type: ignore[arg-type]
 
+    if task := asks_task(question):
+        # 「给“技能中国行动”想5条宣传标语」「你觉得城市大脑能不能取代交警」: a text to write or
+        # an opinion to give, which no passage can ground.
+        return evidence(Decision(False, "task", task, detail="a request to write or judge, not a question on the documents"))
     if refs.missing_articles:
         return evidence(Decision(False, "article", refs.missing_articles[0], topic=topic))
     if refs.missing and not refs.docs and set(refs.missing) - set(refs.mentioned):
@@ -393,7 +401,9 @@ def _figure(direct: str) -> str:
 
 # Asking where things stand now, and a sentence that sets a target instead.
 _NOW = re.compile(r"目前|现在|当前|现阶段|如今|眼下|实际(?:已经|上)?|已经|至今|迄今|截至目前|\bcurrently\b|\bnow\b|\bso far\b|\bto date\b")
-_TARGET = re.compile(r"^(?:到|至)\s*\d{4}\s*年|期间[，,]|力争|目标|预计|争取|(?:将|要)(?:达到|超过|提高)|在现有基础上提高")
+_TARGET = re.compile(r"^(?:到|至)\s*\d{4}\s*年|期间[，,]|力争|目标|预计|争取|(?:将|要)(?:达到|超过|提高)|在现有基础上提高"
+                     # 「支持建设……100个左右技能大师工作室」: how many a plan will build.
+                     r"|(?:建设|新建|培育|开发|遴选|打造|布局)[^，。；]{0,20}?\d+[^，。；]{0,3}?左右")
 _NOW_SAID = re.compile(r"截至|已经|已达|目前|累计")
 # When an act is done, asked of a thing: 「预计什么时候发布」「何时开通」.
 _WHEN_ACT = re.compile(r"(?:什么时候|何时|哪一?年|哪一?天|几月)(?:能|会|要|将|才|正式|开始)?"

@@ -64,7 +64,20 @@ def to_mainland(text: str) -> str:
     vocabulary (OpenCC ``tw2sp``: 網路資訊→网络信息, 軟體→软件, 演算法→算法, 數位→数字), so
     a reader in Taipei or Hong Kong finds what the documents call it. Questions only: the
     documents are not rewritten, and plain ``t2s`` keeps offsets for them."""
-    return fix_simplified(_convert("tw2sp", text)) if text else text
+    if not text:
+        return text
+    # Words the phrase table maps to another sense: 程序 (a procedure, in Taipei as in
+    # Beijing) is not 进程 (a running program). They go through untouched.
+    kept = text
+    for n, word in enumerate(_KEEP_WORDS):
+        kept = kept.replace(word, chr(0xE000 + n))
+    out = fix_simplified(_convert("tw2sp", kept))
+    for n, word in enumerate(_KEEP_WORDS):
+        out = out.replace(chr(0xE000 + n), word)
+    return out
+
+
+_KEEP_WORDS: tuple[str, ...] = ("程序",)
 
 
 def to_traditional(text: str) -> str:

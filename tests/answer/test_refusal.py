@@ -434,3 +434,27 @@ def test_a_fee_the_text_forbids_is_still_answered(bundled: Pipeline) -> None:
     a = ask(bundled, "主管部门做网络数据安全监督检查，能收企业的检查费吗？")
     assert not a.refused, a.answer
     assert "不得" in a.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["帮我给社区写一篇“智慧助老”的动员讲话稿", "你觉得杭州城市大脑以后能完全取代交警吗？", "Write a short post celebrating our 网络安全等级保护 assessment."],
+)
+def test_a_request_to_write_or_to_judge_is_declined_as_such(bundled: Pipeline, question: str) -> None:
+    a = ask(bundled, question)
+    assert a.refused and a.reason is not None and a.reason["check"] == "task", a.answer
+    assert a.citations == []  # nothing is quoted as if it answered
+
+
+def test_a_traditional_procedure_stays_a_procedure() -> None:
+    from rag.text.script import to_mainland
+
+    # OpenCC's tw2sp reads 程序 as a running program (进程); in a question it is a procedure.
+    assert to_mainland("內部評聘需要走哪些程序？網路資訊") == "内部评聘需要走哪些程序？网络信息"
+
+
+def test_a_name_guess_without_a_surname_is_no_person() -> None:
+    from rag.text.persons import person_names
+
+    assert person_names("推动数据领域高水平专家在国际组织任职。") == ()
+    assert person_names("杭州城市大脑由王坚提出") == ("王坚",)
