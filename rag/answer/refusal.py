@@ -19,7 +19,11 @@ say it in the user's words (「资料中没有关于上海房价的内容。」)
    (``attributes`` in ``rag/text/focus.toml``) needs a sentence that states it.
 5. ``answer_type``: a how-many, when, where or who question whose evidence holds no span
    of that kind is answered only by a sentence that carries the whole focus (「2021」 is
-   not a price).
+   not a price). Nor is a figure an answer when it is a legal range asked as a tally, a
+   plan's target asked as where things stand, or the figure the question itself states;
+   a date must be of the act asked (发布, not 建成); who holds a post needs a person's
+   name (term ``person``); a how-to needs a clause that says how the act is done, not a
+   plan that promotes it (term ``steps``, `rag.answer.howto`).
 6. ``focus``, support: the answer sentence, read under its headings (its paragraph and
    document at half weight), must carry enough of the focus — a place name or a domain
    word alone never counts — unless it is a close paraphrase by the dense model.
