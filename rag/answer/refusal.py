@@ -269,6 +269,7 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
     evidence = "\n".join(dict.fromkeys(s.context() + "\n" + s.paragraph for s in draft.sentences))
     untitled = _TITLE.sub("", evidence)
     asked = refs.residual if refs.docs else question
+    qtype = question_type(question)
     # A plan's period (「实施方案（2021—2023）」) is matched whole, titles included: the
     # 2024—2026 plan is not the 2021—2023 one.
     for period in _PERIOD.finditer(asked):
@@ -336,40 +337,41 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
         role = "".join(focus.role)
         return Decision(False, "focus", role, detail="the evidence does not say what the asker's role can do",
                         topic=role, related=best)
-    total = _TOTAL.search(fold_for_search(asked))
+    folded = fold_for_search(asked)
+    total = _TOTAL.search(folded)
     if total and draft.direct and _increase_before(best.text, draft.direct):
         # 「技能人才总量有多少」 answered by 「新增技能人才4000万人」: an increase is not the total.
         return Decision(False, "answer_type", "count", detail="the figure is an increase; the question asks a total", topic=topic)
     given = _figure(draft.direct)
-    if given and question_type(question) is QType.COUNT and given in fold_for_search(question):
+    if given and qtype is QType.COUNT and given in fold_for_search(question):
         # 「那48项服务里，临床护理类有几项」「3万多老人当中失能的有多少」 answered 「48项」「3万多」:
         # the figure the question starts from is not the part of it that was asked.
         return Decision(False, "answer_type", "count", detail="the figure given is the one the question states",
                         topic=topic, related=best)
-    if _NOW.search(fold_for_search(asked)) and draft.direct and question_type(question) is QType.COUNT \
+    if _NOW.search(folded) and draft.direct and qtype is QType.COUNT \
             and _TARGET.search(best.text) and not _NOW_SAID.search(best.text):
         # 「目前技能人才占就业人员的比例是多少」 answered by the plan's 「“十四五”期间……达到30%」:
         # a target is not where things stand.
         return Decision(False, "answer_type", "count", detail="the figure is a target; the question asks the present",
                         topic=topic, related=best)
-    when_act = _WHEN_ACT.search(fold_for_search(asked))
-    if when_act and question_type(question) is QType.WHEN and draft.kind not in _BY_REFERENCE \
+    when_act = _WHEN_ACT.search(folded)
+    if when_act and qtype is QType.WHEN and draft.kind not in _BY_REFERENCE \
             and not any(_says_act(s.context(), when_act.group(1)) for s in draft.sentences[:2]):
         # 「建设规划预计什么时候发布」 answered by the year the infrastructure is to be built:
         # a date is given, but not of the act asked about.
         return Decision(False, "answer_type", "when", detail=f"the evidence does not say when it is {when_act.group(1)}",
                         topic=topic, related=best)
-    if _TALLY.search(fold_for_search(asked)) and draft.direct and _PENALTY_RANGE.search(best.text):
+    if _TALLY.search(folded) and draft.direct and _PENALTY_RANGE.search(best.text):
         # 「个保法实施以来一共罚了多少钱」 answered by 「处五千万元以下……罚款」: the law's range
         # is what may be imposed, not what was.
         return Decision(False, "answer_type", "count", detail="the figure is a legal range; the question asks what was done",
                         topic=topic, related=best)
     # The residual has lost its quotation marks; a quoted phrase is read off the question.
     act = _WHO_ACT.search(QUOTED_PHRASE.sub("“”", fold_for_search(question))) if QUOTED_PHRASE.search(
-        fold_for_search(question)) else _WHO_ACT.search(fold_for_search(asked))
+        fold_for_search(question)) else _WHO_ACT.search(folded)
     if act and "的" in act.group(1):
         act = None  # 「是谁写的」: no act to check (the author is the head, checked as such)
-    if act and question_type(question) is QType.WHO and not _says_act(best.context(), act.group(1)):
+    if act and qtype is QType.WHO and not _says_act(best.context(), act.group(1)):
         # 「要先向哪个部门备案」 answered by a sentence where nobody 备案s: a body is named,
         # but not the one asked for.
         return Decision(False, "focus", act.group(1), detail=f"the answer sentence does not say who {act.group(1)}",

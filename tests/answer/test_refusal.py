@@ -363,21 +363,6 @@ def test_a_legal_range_does_not_answer_what_was_imposed(bundled: Pipeline) -> No
     assert "资料只提到" in a.answer  # the range is offered as what it is
 
 
-@pytest.mark.parametrize(
-    "question",
-    [
-        "请把“公共数据”翻译成英文",
-        "Please translate 数据安全 into German.",
-        "手机数据线选USB-C还是Lightning好？",
-        "What's the best way to learn programming in Python?",
-        "How much money has the central government invested in data infrastructure?",
-    ],
-)
-def test_tasks_and_figures_no_policy_text_gives_are_refused(bundled: Pipeline, question: str) -> None:
-    a = ask(bundled, question)
-    assert a.refused, a.answer
-
-
 def test_a_plan_period_set_by_its_section_is_the_periods(bundled: Pipeline) -> None:
     # 「（一）发展现状」 opens with 「“十三五”时期，……」; its later paragraph on IPv6 speaks of it.
     a = ask(bundled, "十三五期间我国IPv6活跃用户数达到了多少？")
@@ -408,6 +393,12 @@ def test_an_app_the_corpus_never_names_is_refused_by_its_name(bundled: Pipeline)
 @pytest.mark.parametrize(
     "question",
     [
+        # Tasks and figures no policy text gives.
+        "请把“公共数据”翻译成英文",
+        "Please translate 数据安全 into German.",
+        "手机数据线选USB-C还是Lightning好？",
+        "What's the best way to learn programming in Python?",
+        "How much money has the central government invested in data infrastructure?",
         # The figure the question starts from is not the part it asks about.
         "杨浦区数字养老院那48项服务里，精神慰藉类有几项？",
         # A plan's target is not where things stand.
@@ -424,7 +415,7 @@ def test_an_app_the_corpus_never_names_is_refused_by_its_name(bundled: Pipeline)
         "老人去医院人工窗口挂号，要多交服务费吗？",
     ],
 )
-def test_near_misses_from_a_fresh_batch_are_refused(bundled: Pipeline, question: str) -> None:
+def test_near_misses_from_fresh_batches_are_refused(bundled: Pipeline, question: str) -> None:
     a = ask(bundled, question)
     assert a.refused, a.answer
 
