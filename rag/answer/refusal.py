@@ -123,6 +123,8 @@ class Decision:
             return msg.TASK_EN if english else msg.TASK
         if self.check == "answer_type":
             zh, en = msg.SPAN_KIND.get(self.term, ("具体内容", "the detail asked"))
+            if english and has_cjk(topic):
+                topic = "this"  # a Chinese word the glossary cannot render reads as a typo in English
             return msg.NO_SPAN_EN.format(kind_en=en, topic=topic) if english else msg.NO_SPAN.format(kind=zh, topic=topic)
         return msg.REFUSAL_MESSAGE_EN if english else msg.REFUSAL_MESSAGE
 
@@ -386,7 +388,7 @@ def _hard_checks(question: str, draft: Draft, refs: References, focus: Focus, to
     if lacking:
         # 「醫保電子憑證怎麼激活」 answered by 「推动通过……医保电子凭证等多介质办理就医服务」:
         # the act is promoted, or not named at all; nothing says how it is done.
-        subject = next((t for t in focus.terms if t not in acts), "")
+        subject = "".join([t for t in focus.terms if t not in acts and t not in lacking][:3])  # 医保 电子 凭证
         named = any(supports(fold_for_search(best.text), a) for a in acts)
         return Decision(False, "answer_type", "steps", detail=f"the evidence does not say how to {lacking}",
                         topic="".join(focus.places) + subject + lacking, related=best if named else None)
